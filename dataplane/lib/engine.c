@@ -272,52 +272,16 @@ perc_key_clear(struct perc_key *k)
 
 /* ---- per-packet helpers ---- */
 
-static inline void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-/* RFC 7714 §8.1 / §9.1: (0x0000 ‖ SSRC ‖ ROC-or-0 ‖ SEQ-or-index) XOR salt */
-static inline void
-gcm_iv(uint8_t *iv, const uint8_t *salt, uint32_t ssrc, uint32_t hi, uint32_t lo_bytes4)
-{
-	uint64_t s0, s1;
-	uint8_t b[12];
-
-	b[0] = 0;
-	b[1] = 0;
-	put32(b + 2, ssrc);
-	put32(b + 6, hi);
-	b[10] = (uint8_t)(lo_bytes4 >> 8);
-	b[11] = (uint8_t)lo_bytes4;
-	memcpy(&s0, salt, 8);
-	memcpy(&s1, b, 8);
-	s1 ^= s0;
-	memcpy(iv, &s1, 8);
-	for (int i = 8; i < 12; i++)
-		iv[i] = b[i] ^ salt[i];
-}
-
 /* RFC 3711 §4.1.1: IV = (salt << 16) XOR (SSRC << 64) XOR (index << 16) */
 static inline void
 cm_iv(uint8_t *iv, const uint8_t *salt, uint32_t ssrc, uint64_t index)
 {
 	uint8_t b[16] = { 0 };
 
-	put32(b + 4, ssrc);
+	perc_put32(b + 4, ssrc);
 	b[8] = (uint8_t)(index >> 40);
 	b[9] = (uint8_t)(index >> 32);
-	put32(b + 10, (uint32_t)index);
+	perc_put32(b + 10, (uint32_t)index);
 	for (int i = 0; i < 14; i++)
 		iv[i] = b[i] ^ salt[i];
 	iv[14] = 0;
@@ -368,7 +332,7 @@ plan_rtp(struct perc_op *op, struct op_plan *pl)
 		if (op->len > op->cap)
 			return PERC_R_NO_ROOM;
 	}
-	ssrc = get32(src + 8);
+	ssrc = perc_get32(src + 8);
 	seq = (uint16_t)((src[2] << 8) | src[3]);
 	if (op->flags & PERC_OPF_INDEX) {
 		index = (op->index & ~0xffffull) | seq;
@@ -386,7 +350,7 @@ plan_rtp(struct perc_op *op, struct op_plan *pl)
 	op->index = index;
 
 	if (k->prof->aead) {
-		gcm_iv(op->iv, k->rtp_salt, ssrc, (uint32_t)(index >> 16), seq);
+		perc_gcm_iv(op->iv, k->rtp_salt, ssrc, (uint32_t)(index >> 16), seq);
 		if (dst != src)
 			memcpy(dst, src, h);
 		pl->src = src;
@@ -405,7 +369,7 @@ plan_rtp(struct perc_op *op, struct op_plan *pl)
 		memcpy(dst, src, op->len);
 	if (!protect)
 		memcpy(op->saved, dst + h + plen, tag);
-	put32(dst + h + plen, (uint32_t)(index >> 16));
+	perc_put32(dst + h + plen, (uint32_t)(index >> 16));
 	cm_iv(op->iv, k->rtp_salt, ssrc, index);
 	pl->src = dst;
 	pl->off = h;
@@ -434,7 +398,7 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 	if (op->len < 8 || (src[0] & 0xc0) != 0x80)
 		return PERC_R_MALFORMED;
 	op->hdr_len = 8;
-	ssrc = get32(src + 4);
+	ssrc = perc_get32(src + 4);
 	if (protect) {
 		if ((uint64_t)op->len + tag + 4 > op->cap)
 			return PERC_R_NO_ROOM;
@@ -460,7 +424,7 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 		if (op->len > op->cap)
 			return PERC_R_NO_ROOM;
 		body = op->len - 8 - tag - 4;
-		eword = gcm ? get32(src + op->len - 4) : get32(src + 8 + body);
+		eword = gcm ? perc_get32(src + op->len - 4) : perc_get32(src + 8 + body);
 		enc = eword >> 31;
 		index = eword & 0x7fffffff;
 		if (op->flags & PERC_OPF_INDEX) {
@@ -478,9 +442,9 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 	eword = (enc ? 0x80000000u : 0) | index;
 
 	if (gcm) {
-		gcm_iv(op->iv, k->rtcp_salt, ssrc, 0, 0);
+		perc_gcm_iv(op->iv, k->rtcp_salt, ssrc, 0, 0);
 		/* the index takes the last 4 IV bytes: 0 ‖ index31 */
-		put32(op->iv + 8, index ^ get32(k->rtcp_salt + 8));
+		perc_put32(op->iv + 8, index ^ perc_get32(k->rtcp_salt + 8));
 		if (dst != src)
 			memcpy(dst, src, 8);
 		pl->gkey = &k->u.gcm.rtcp;
@@ -488,7 +452,7 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 		pl->src = src;
 		if (enc) {
 			memcpy(op->aad, src, 8);
-			put32(op->aad + 8, eword);
+			perc_put32(op->aad + 8, eword);
 			pl->aad = op->aad;
 			pl->aad_len = 12;
 			pl->off = 8;
@@ -502,7 +466,7 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 				memcpy(op->saved, src + 8 + body, 16);
 			if (dst != src)
 				memcpy(dst, src, 8 + body);
-			put32(dst + 8 + body, eword);
+			perc_put32(dst + 8 + body, eword);
 			pl->src = dst;
 			pl->aad = dst;
 			pl->aad_len = 8 + body + 4;
@@ -517,7 +481,7 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 	if (dst != src)
 		memcpy(dst, src, op->len);
 	if (protect)
-		put32(dst + 8 + body, eword);
+		perc_put32(dst + 8 + body, eword);
 	else
 		memcpy(op->saved, dst + 8 + body + 4, tag);
 	cm_iv(op->iv, k->rtcp_salt, ssrc, index);
@@ -612,7 +576,7 @@ finish(struct perc_op *op)
 		if (k->prof->aead) {
 			if (!op->encrypted)
 				memcpy(dst + 8 + body, op->tag, 16);
-			put32(dst + 8 + body + 16, eword);
+			perc_put32(dst + 8 + body + 16, eword);
 		} else {
 			memcpy(dst + 8 + body + 4, op->tag, k->tag_rtcp);
 		}
