@@ -34,9 +34,13 @@ struct perc_rtcp_pkt {
 #define PERC_RTCP_MAX_PKTS 32u
 
 /**
- * Split a compound RTCP packet. Every packet must be version 2, have a length
- * that fits, and only the last may carry padding. Returns the number of
- * packets, -PERC_R_MALFORMED, or -PERC_R_OVERSIZED when more than max.
+ * Split a compound RTCP packet. Every packet must be version 2 with a type in
+ * 192..223 (RFC 5761), have a length that fits, and only the last may carry
+ * padding (a non-zero multiple of 4). The fixed part of SR, RR, SDES, BYE,
+ * APP, XR, generic NACK and FIR bodies is checked as well. For a FIR (PSFB
+ * FMT 4) media_ssrc is the SSRC of the first FCI entry, since RFC 5104 leaves
+ * the header's media SSRC 0. Returns the number of packets,
+ * -PERC_R_MALFORMED, or -PERC_R_OVERSIZED when more than max.
  */
 int perc_rtcp_parse(const uint8_t *p, size_t len, struct perc_rtcp_pkt *pkts, unsigned max);
 

@@ -64,11 +64,12 @@ int perc_rtp_parse(const uint8_t *p, size_t len, struct perc_rtp_hdr *h);
 
 /**
  * Walk the RFC 8285 one-byte (0xBEDE) or two-byte (0x100X) extension
- * elements of a parsed header into elems (at most max). Padding bytes are
- * skipped; id 15 in one-byte form ends the walk. Returns the number of
- * elements, or -PERC_R_MALFORMED when an element runs past the extension, or
- * -PERC_R_OVERSIZED when more than max elements are present. Returns 0 for
- * other extension profiles.
+ * elements of a parsed header into elems (at most max). Padding bytes (0x00)
+ * are skipped; id 15 in one-byte form ends the walk. Returns the number of
+ * elements, or -PERC_R_MALFORMED when an element runs past the extension (or
+ * a one-byte element has id 0 and a non-zero length), or -PERC_R_OVERSIZED
+ * when more than max elements are present. Returns 0 for other extension
+ * profiles.
  */
 int perc_rtp_ext_parse(const struct perc_rtp_hdr *h, struct perc_rtp_ext_elem *elems,
 		       unsigned max);
@@ -82,7 +83,8 @@ int perc_rtp_ext_parse(const struct perc_rtp_hdr *h, struct perc_rtp_ext_elem *e
 int perc_rtp_padding(const uint8_t *p, size_t len, const struct perc_rtp_hdr *h);
 
 /** Write a header without extension (CSRCs from csrc when cc > 0). Returns
- *  bytes written or 0 when cap is too small. */
+ *  bytes written, or 0 when cap is too small, cc > 15, pt > 127 or csrc is
+ *  NULL with cc > 0. */
 size_t perc_rtp_write(uint8_t *p, size_t cap, bool marker, uint8_t pt, uint16_t seq,
 		      uint32_t ts, uint32_t ssrc, const uint32_t *csrc, uint8_t cc);
 
