@@ -43,7 +43,8 @@ int perc_ekt_field_len(const uint8_t *pkt, size_t len);
 /**
  * Build a Full EKT field into out: wrap (key_len ‖ key ‖ ssrc ‖ roc) with
  * ekt_key (16 or 32 bytes: AESKW-128/256) and append SPI, epoch, length,
- * type. Returns the field length or -PERC_R_NO_ROOM / -PERC_R_ENGINE.
+ * type. Returns the field length or -PERC_R_NO_ROOM / -PERC_R_ENGINE,
+ * -PERC_R_KEY (ekt_key_len) or -PERC_R_EKT (pl->key_len not 16 or 32).
  */
 int perc_ekt_wrap(const uint8_t *ekt_key, size_t ekt_key_len,
 		  const struct perc_ekt_plain *pl, uint8_t *out, size_t cap);
@@ -53,7 +54,8 @@ int perc_ekt_wrap(const uint8_t *ekt_key, size_t ekt_key_len,
  * are filled in pl before the unwrap is tried, so a caller can look up the
  * EKT key by SPI first with perc_ekt_field_spi(). Returns PERC_R_OK,
  * PERC_R_EKT (not a Full field, bad length, bad plaintext), PERC_R_AUTH
- * (key wrap integrity check failed).
+ * (key wrap integrity check failed), PERC_R_KEY (ekt_key_len not 16 or 32).
+ * Does not allocate (the key wrap context is kept per thread).
  */
 int perc_ekt_unwrap(const uint8_t *ekt_key, size_t ekt_key_len, const uint8_t *field,
 		    size_t len, struct perc_ekt_plain *pl);
@@ -62,10 +64,13 @@ int perc_ekt_unwrap(const uint8_t *ekt_key, size_t ekt_key_len, const uint8_t *f
 int perc_ekt_field_spi(const uint8_t *field, size_t len);
 
 /** RFC 5649 AES key wrap with padding (KEK 16, 24 or 32 bytes). Returns the
- *  wrapped length (8*ceil(n/8)+8) or a negative reason. */
+ *  wrapped length (8*ceil(n/8)+8) or -PERC_R_KEY (KEK length),
+ *  -PERC_R_MALFORMED (n == 0), -PERC_R_NO_ROOM, -PERC_R_ENGINE. */
 int perc_aes_kwp_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in, size_t n,
 		      uint8_t *out, size_t cap);
-/** Unwrap; returns the plaintext length or -PERC_R_AUTH / -PERC_R_MALFORMED. */
+/** Unwrap; returns the plaintext length or -PERC_R_AUTH / -PERC_R_MALFORMED
+ *  (n not a multiple of 8 or below 16) / -PERC_R_KEY / -PERC_R_NO_ROOM (cap
+ *  must hold n - 8 bytes, the padded plaintext). */
 int perc_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in, size_t n,
 			uint8_t *out, size_t cap);
 
@@ -79,7 +84,8 @@ struct perc_ektkey_msg {
 	uint32_t ttl;         /**< 24 bits on the wire */
 };
 
-/** Encode; returns bytes or -PERC_R_NO_ROOM / -PERC_R_OVERSIZED. */
+/** Encode; returns bytes or -PERC_R_NO_ROOM / -PERC_R_OVERSIZED /
+ *  -PERC_R_MALFORMED (empty key or salt). */
 int perc_ektkey_encode(const struct perc_ektkey_msg *m, uint8_t *out, size_t cap);
 /** Decode exactly len bytes; PERC_R_OK, PERC_R_TRUNCATED, PERC_R_OVERSIZED
  *  (key or salt longer than this implementation holds), PERC_R_MALFORMED
