@@ -45,7 +45,8 @@ struct perc_tun_msg {
 /**
  * Encode a message. Returns total bytes (header included) or
  * -PERC_R_NO_ROOM / -PERC_R_OVERSIZED / -PERC_R_MALFORMED (a field out of
- * its RFC bounds, e.g. no profiles, empty key, empty DTLS message).
+ * its RFC bounds, e.g. no profiles, empty key, empty DTLS message) /
+ * -PERC_R_UNKNOWN (type).
  */
 int perc_tun_encode(const struct perc_tun_msg *m, uint8_t *out, size_t cap);
 
@@ -60,6 +61,9 @@ size_t perc_tun_frame(const uint8_t *p, size_t len);
  * Returns PERC_R_OK, PERC_R_TRUNCATED (a field runs past the end),
  * PERC_R_OVERSIZED (trailing bytes, or more profiles than held),
  * PERC_R_MALFORMED (a field below its minimum), PERC_R_UNKNOWN (type).
+ * A SupportedProfiles of a version other than PERC_TUN_VERSION decodes to
+ * its version alone (n_profiles 0), so that the KD can answer
+ * UnsupportedVersion.
  */
 int perc_tun_decode(const uint8_t *p, size_t len, struct perc_tun_msg *m);
 
