@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared by tools/demo and tools/test: install what the project needs on a
+# Debian 12 machine (idempotent), reserve hugepages where the host allows,
+# configure and build. Source it; it defines functions only.
+
+PERC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PERC_BUILD=${PERC_BUILD:-$PERC_ROOT/build}
+
+# Debian packages: toolchain, meson/ninja, and the fixed library choices.
+PERC_PACKAGES=(
+	gcc libc6-dev pkg-config python3 meson ninja-build git
+	libdpdk-dev dpdk libipsec-mb-dev libsrtp2-dev libssl-dev openssl
+	libcunit1-dev libbpf-dev libpcap-dev
+)
+
+perc_log() { printf '==> %s\n' "$*" >&2; }
+perc_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+perc_install_deps() {
+	local missing=() p
+	for p in "${PERC_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		perc_log "Debian packages: all present"
+		return 0
+	fi
+	[ "$(id -u)" -eq 0 ] || perc_die "missing packages (${missing[*]}); run as root or: sudo apt-get install ${missing[*]}"
+	perc_log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || perc_die "apt-get update failed: check the network / apt sources"
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		perc_die "apt-get install ${missing[*]} failed"
+}
+
+# Reserve 2 MB hugepages (default 256 = 512 MB) and mount hugetlbfs. Tests
+# that must run anywhere use --no-huge, so a host that refuses is not fatal.
+perc_hugepages() {
+	local want=${PERC_HUGEPAGES:-256} have f=/proc/sys/vm/nr_hugepages
+	[ -r "$f" ] || { perc_log "hugepages: $f not readable, skipping"; return 0; }
+	have=$(cat "$f")
+	if [ "$have" -lt "$want" ]; then
+		if echo "$want" >"$f" 2>/dev/null; then
+			have=$(cat "$f")
+		fi
+	fi
+	if ! grep -q ' /dev/hugepages hugetlbfs ' /proc/mounts; then
+		mkdir -p /dev/hugepages 2>/dev/null &&
+			mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
+	fi
+	perc_log "hugepages: $have x 2 MB reserved (wanted $want)"
+}
+
+# Configure (once) and build. Extra meson options can come in PERC_MESON_OPTS.
+perc_build() {
+	local werror=false
+	[ "${CI:-}" = "true" ] && werror=true
+	if [ ! -f "$PERC_BUILD/build.ninja" ]; then
+		perc_log "configuring $PERC_BUILD"
+		meson setup "$PERC_BUILD" "$PERC_ROOT" -Dwerror=$werror ${PERC_MESON_OPTS:-} >/dev/null ||
+			perc_die "meson setup failed (see $PERC_BUILD/meson-logs/meson-log.txt)"
+	else
+		meson configure "$PERC_BUILD" -Dwerror=$werror >/dev/null
+	fi
+	perc_log "building"
+	ninja -C "$PERC_BUILD" >/dev/null || { ninja -C "$PERC_BUILD"; perc_die "build failed"; }
+}
