@@ -59,6 +59,7 @@ load(const char *name, char **text, struct perc_kat_section *secs)
 {
 	const char *src = perc_kat_text(name);
 
+	*text = NULL;
 	if (src == NULL)
 		return -1;
 	*text = strdup(src);
