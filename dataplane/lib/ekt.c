@@ -22,6 +22,9 @@
 /* RFC 5649: the smallest wrap is one 8-byte block plus the 8-byte AIV */
 #define KWP_MIN_WRAPPED 16u
 #define KWP_MAX_IN ((size_t)INT_MAX - 16)
+/* Unwraps into a caller buffer shorter than the ciphertext go through a
+ * stack copy of at most this size (see perc_aes_kwp_unwrap()). */
+#define KWP_TMP_MAX 272u
 /* EKTPlaintext: key length(1) ‖ key ‖ SSRC(4) ‖ ROC(4) */
 #define EKT_PLAIN_MAX (1u + 32u + 8u)
 #define EKT_WRAPPED_MAX (8u * ((EKT_PLAIN_MAX + 7u) / 8u) + 8u)
@@ -182,30 +185,43 @@ perc_aes_kwp_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in, size_t 
 	return ol;
 }
 
+/*
+ * OpenSSL writes the padded plaintext (n - 8 bytes) before it checks it,
+ * and on a failed check wipes n bytes, not n - 8, from the output. A caller
+ * buffer of less than n bytes is therefore never handed to it: such unwraps
+ * run through a stack buffer and are copied out once they verify.
+ */
 int
 perc_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in, size_t n,
 		    uint8_t *out, size_t cap)
 {
-	int slot = kw_slot(kek_len), ol;
+	int slot = kw_slot(kek_len), ol, r;
+	uint8_t tmp[KWP_TMP_MAX];
+	uint8_t *dst = cap >= n ? out : tmp;
 	EVP_CIPHER_CTX *c;
 
 	if (slot < 0)
 		return -PERC_R_KEY;
 	if (n < KWP_MIN_WRAPPED || n % 8 || n > KWP_MAX_IN)
 		return -PERC_R_MALFORMED;
-	/* OpenSSL writes the padded plaintext, n - 8 bytes, before it checks */
-	if (cap < n - 8)
+	if (cap < n - 8 || (dst == tmp && n > sizeof(tmp)))
 		return -PERC_R_NO_ROOM;
 	c = kw_ctx(kek, slot, 0);
 	if (c == NULL)
 		return -PERC_R_ENGINE;
-	if (EVP_CipherUpdate(c, out, &ol, in, (int)n) != 1 || ol <= 0) {
+	if (EVP_CipherUpdate(c, dst, &ol, in, (int)n) != 1 || ol <= 0) {
 		/* integrity check value or padding did not verify; leave no
 		 * error behind for the next OpenSSL user on this thread */
 		ERR_clear_error();
-		return -PERC_R_AUTH;
+		r = -PERC_R_AUTH;
+	} else {
+		r = ol;
+		if (dst == tmp)
+			memcpy(out, tmp, (size_t)ol);
 	}
-	return ol;
+	if (dst == tmp)
+		perc_zeroize(tmp, n);
+	return r;
 }
 
 int
@@ -283,7 +299,7 @@ int
 perc_ekt_unwrap(const uint8_t *ekt_key, size_t ekt_key_len, const uint8_t *field,
 		size_t len, struct perc_ekt_plain *pl)
 {
-	uint8_t pt[EKT_WRAPPED_MAX - 8];
+	uint8_t pt[EKT_WRAPPED_MAX];	/* whole ciphertext size: no bounce copy */
 	size_t ct, kl;
 	int r;
 

@@ -55,7 +55,9 @@ int perc_ekt_wrap(const uint8_t *ekt_key, size_t ekt_key_len,
  * EKT key by SPI first with perc_ekt_field_spi(). Returns PERC_R_OK,
  * PERC_R_EKT (not a Full field, bad length, bad plaintext), PERC_R_AUTH
  * (key wrap integrity check failed), PERC_R_KEY (ekt_key_len not 16 or 32).
- * Does not allocate (the key wrap context is kept per thread).
+ * A successful unwrap does not allocate (the key wrap context is kept per
+ * thread); a failed one makes OpenSSL record an error, which allocates and
+ * is cleared again before returning.
  */
 int perc_ekt_unwrap(const uint8_t *ekt_key, size_t ekt_key_len, const uint8_t *field,
 		    size_t len, struct perc_ekt_plain *pl);
