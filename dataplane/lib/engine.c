@@ -413,6 +413,9 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 			r = perc_replay_check(&op->stream->rtcp, index);
 			if (r != PERC_R_OK)
 				return r;
+			/* taken now, so that the next op of this stream in the
+			 * same burst gets the next index */
+			op->stream->rtcp_next = index + 1;
 		} else {
 			return PERC_R_KEY;
 		}
@@ -580,10 +583,8 @@ finish(struct perc_op *op)
 		} else {
 			memcpy(dst + 8 + body + 4, op->tag, k->tag_rtcp);
 		}
-		if (op->stream != NULL && !(op->flags & PERC_OPF_INDEX)) {
+		if (op->stream != NULL && !(op->flags & PERC_OPF_INDEX))
 			r = perc_replay_update(&op->stream->rtcp, op->index);
-			op->stream->rtcp_next = (uint32_t)op->index + 1;
-		}
 		op->len = 8 + body + 4 + k->tag_rtcp;
 		break;
 	}
