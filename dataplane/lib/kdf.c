@@ -19,12 +19,22 @@ perc_zeroize(void *p, size_t n)
 int
 perc_ct_memcmp(const void *a, const void *b, size_t n)
 {
-	const volatile uint8_t *x = a, *y = b;
-	uint8_t d = 0;
+	const uint8_t *x = a, *y = b;
+	uint64_t d = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
-		d |= x[i] ^ y[i];
-	return d != 0;
+	/* OR of XORs over whole words, then the tail: no early exit, no
+	 * data-dependent branch */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t u, v;
+
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		d |= u ^ v;
+	}
+	for (; i < n; i++)
+		d |= (uint64_t)(x[i] ^ y[i]);
+	return (int)((d | (0 - d)) >> 63);
 }
 
 int

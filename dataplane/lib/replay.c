@@ -8,7 +8,18 @@
 static bool
 window_ok(uint32_t window)
 {
-	return window >= PERC_REPLAY_MIN && window <= PERC_REPLAY_MAX && window % 64 == 0;
+	return window >= PERC_REPLAY_MIN && window <= PERC_REPLAY_MAX;
+}
+
+/* bitmap bits for a window: the next power of two */
+static uint32_t
+bitmap_bits(uint32_t window)
+{
+	uint32_t b = 64;
+
+	while (b < window)
+		b <<= 1;
+	return b;
 }
 
 size_t
@@ -16,7 +27,7 @@ perc_stream_size(uint32_t window)
 {
 	if (!window_ok(window))
 		return 0;
-	return sizeof(struct perc_stream) + 2 * (window / 8);
+	return sizeof(struct perc_stream) + 2 * (bitmap_bits(window) / 8);
 }
 
 static void
@@ -32,13 +43,16 @@ perc_stream_init(void *mem, uint32_t window, uint32_t roc)
 {
 	struct perc_stream *s = mem;
 	uint64_t *bits = (uint64_t *)(s + 1);
+	uint32_t nbits;
 
 	if (mem == NULL || !window_ok(window))
 		return NULL;
-	s->rtp.nwords = window / 64;
+	nbits = bitmap_bits(window);
+	s->rtp.window = s->rtcp.window = window;
+	s->rtp.mask = s->rtcp.mask = nbits - 1;
+	s->rtp.nwords = s->rtcp.nwords = nbits / 64;
 	s->rtp.bits = bits;
-	s->rtcp.nwords = window / 64;
-	s->rtcp.bits = bits + window / 64;
+	s->rtcp.bits = bits + nbits / 64;
 	perc_stream_reset(s, roc);
 	return s;
 }
@@ -81,43 +95,48 @@ perc_rtp_index_guess(const struct perc_replay *w, uint32_t roc_init, uint16_t se
 int
 perc_replay_check(const struct perc_replay *w, uint64_t index)
 {
-	uint64_t window = (uint64_t)w->nwords * 64, bit;
+	uint64_t bit;
 
 	if (!w->seen || index > w->top)
 		return PERC_R_OK;
-	if (w->top - index >= window)
+	if (w->top - index >= w->window)
 		return PERC_R_TOO_OLD;
-	bit = index % window;
+	bit = index & w->mask;
 	if (w->bits[bit / 64] & (1ull << (bit % 64)))
 		return PERC_R_REPLAY;
 	return PERC_R_OK;
 }
 
+/* Clear the slots of indices from..to (inclusive), to - from < bitmap bits. */
+static void
+clear_slots(struct perc_replay *w, uint64_t from, uint64_t to)
+{
+	for (uint64_t i = from; i <= to;) {
+		uint64_t bit = i & w->mask;
+
+		if (bit % 64 == 0 && to - i >= 63) {
+			w->bits[bit / 64] = 0;
+			i += 64;
+		} else {
+			w->bits[bit / 64] &= ~(1ull << (bit % 64));
+			i++;
+		}
+	}
+}
+
 int
 perc_replay_update(struct perc_replay *w, uint64_t index)
 {
-	uint64_t window = (uint64_t)w->nwords * 64, bit;
+	uint64_t bit;
 
 	if (!w->seen) {
 		w->seen = 1;
 		w->top = index;
 	} else if (index > w->top) {
-		uint64_t gap = index - w->top;
-
-		if (gap >= window) {
+		if (index - w->top > w->mask)
 			memset(w->bits, 0, w->nwords * sizeof(uint64_t));
-		} else {
-			/* clear the slots of indices top+1 .. index-1 (and index) */
-			for (uint64_t i = w->top + 1; i <= index; i++) {
-				bit = i % window;
-				if (bit % 64 == 0 && index - i >= 63) {
-					w->bits[bit / 64] = 0;
-					i += 63;
-					continue;
-				}
-				w->bits[bit / 64] &= ~(1ull << (bit % 64));
-			}
-		}
+		else
+			clear_slots(w, w->top + 1, index);
 		w->top = index;
 	} else {
 		int r = perc_replay_check(w, index);
@@ -125,7 +144,7 @@ perc_replay_update(struct perc_replay *w, uint64_t index)
 		if (r != PERC_R_OK)
 			return r;
 	}
-	bit = index % window;
+	bit = index & w->mask;
 	w->bits[bit / 64] |= 1ull << (bit % 64);
 	return PERC_R_OK;
 }

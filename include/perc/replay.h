@@ -17,12 +17,16 @@
 #define PERC_REPLAY_MAX 32768u
 #define PERC_REPLAY_DEFAULT 1024u
 
-/** A replay window over 48-bit (RTP) or 31-bit (SRTCP) indices. */
+/** A replay window over 48-bit (RTP) or 31-bit (SRTCP) indices. The
+ *  bitmap is the window rounded up to a power of two, so that a slot is an
+ *  AND, not a division; acceptance uses the configured window. */
 struct perc_replay {
 	uint64_t top;       /**< highest index accepted so far */
-	uint32_t nwords;    /**< bitmap words (window / 64) */
+	uint32_t window;    /**< packets accepted behind top (configured) */
+	uint32_t mask;      /**< bitmap bits - 1 (a power of two minus one) */
+	uint32_t nwords;    /**< bitmap words */
 	uint32_t seen;      /**< 0 until the first index was accepted */
-	uint64_t *bits;     /**< bit (i % window) set when index i was accepted */
+	uint64_t *bits;     /**< bit (i & mask) set when index i was accepted */
 };
 
 /** One direction of one SSRC under one key. */
@@ -38,7 +42,7 @@ size_t perc_stream_size(uint32_t window);
 
 /**
  * Lay out a stream in mem (perc_stream_size() bytes, 8-byte aligned).
- * window: packets, a multiple of 64 from 64 to 32768. roc: ROC of the first
+ * window: packets, from 64 to 32768. roc: ROC of the first
  * packet. Returns the stream or NULL on a bad window.
  */
 struct perc_stream *perc_stream_init(void *mem, uint32_t window, uint32_t roc);

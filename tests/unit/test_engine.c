@@ -20,20 +20,24 @@ static void
 test_window_sizes(void)
 {
 	CU_ASSERT_EQUAL(perc_stream_size(32), 0);
-	CU_ASSERT_EQUAL(perc_stream_size(100), 0);
-	CU_ASSERT_EQUAL(perc_stream_size(32768 + 64), 0);
+	CU_ASSERT_EQUAL(perc_stream_size(63), 0);
+	CU_ASSERT_EQUAL(perc_stream_size(32768 + 1), 0);
+	CU_ASSERT(perc_stream_size(100) > 0);
 	CU_ASSERT(perc_stream_size(64) > 0);
 	CU_ASSERT(perc_stream_size(32768) > perc_stream_size(1024));
-	CU_ASSERT_PTR_NULL(perc_stream_init(malloc(64), 65, 0));
+	void *m = malloc(64);
+
+	CU_ASSERT_PTR_NULL(perc_stream_init(m, 63, 0));
+	free(m);
 }
 
 /* Window semantics for every allowed size class. */
 static void
 test_replay_window(void)
 {
-	static const uint32_t sizes[] = { 64, 128, 1024, 32768 };
+	static const uint32_t sizes[] = { 64, 100, 128, 1000, 1024, 32768 };
 
-	for (unsigned si = 0; si < 4; si++) {
+	for (unsigned si = 0; si < 6; si++) {
 		uint32_t w = sizes[si];
 		struct perc_stream *s = new_stream(w, 0);
 		struct perc_replay *r = &s->rtp;
@@ -82,7 +86,7 @@ test_replay_window(void)
 static void
 test_replay_model(void)
 {
-	const uint32_t w = 128;
+	const uint32_t w = 100; /* not a power of two: bitmap 128 */
 	struct perc_stream *s = new_stream(w, 0);
 	static uint8_t seen[1 << 16];
 	uint64_t rng = 42, top = 0;
