@@ -162,6 +162,17 @@ kw_ctx(const uint8_t *kek, int slot, int enc)
 	return t->ctx[slot];
 }
 
+/* Re-key the context with an all-zero KEK so that the key schedule of the
+ * KEK just used does not stay in this thread's memory (no allocation). */
+static void
+kw_ctx_release(EVP_CIPHER_CTX *c)
+{
+	static const uint8_t zero[32];
+
+	if (c != NULL && EVP_CipherInit_ex(c, NULL, NULL, zero, NULL, 1) != 1)
+		ERR_clear_error();
+}
+
 int
 perc_aes_kwp_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in, size_t n,
 		  uint8_t *out, size_t cap)
@@ -180,8 +191,10 @@ perc_aes_kwp_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *in, size_t 
 	c = kw_ctx(kek, slot, 1);
 	if (c == NULL || EVP_CipherUpdate(c, out, &ol, in, (int)n) != 1 || (size_t)ol != need) {
 		ERR_clear_error();
+		kw_ctx_release(c);
 		return -PERC_R_ENGINE;
 	}
+	kw_ctx_release(c);
 	return ol;
 }
 
@@ -221,6 +234,7 @@ perc_aes_kwp_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *in, size_
 	}
 	if (dst == tmp)
 		perc_zeroize(tmp, n);
+	kw_ctx_release(c);
 	return r;
 }
 
