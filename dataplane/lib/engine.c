@@ -30,6 +30,7 @@ struct perc_engine {
 	IMB_JOB *jobs[PERC_BURST_MAX];
 	struct perc_op *bad[PERC_BURST_MAX];
 	struct perc_op *live[PERC_BURST_MAX];
+	bool hinted;    /* some stream carries a phase-1 anchor (rtp_index) */
 };
 
 static const char *const arch_names[PERC_ARCH__COUNT] = {
@@ -193,6 +194,46 @@ hmac_pads(IMB_MGR *m, const uint8_t *key, size_t n, uint8_t *ipad, uint8_t *opad
 	perc_zeroize(blk, sizeof(blk));
 }
 
+/* Every per-key field of the four jobs a key's packets use. */
+static void
+fill_templates(struct perc_key *k)
+{
+	for (int t = 0; t < PERC_TMPL__COUNT; t++) {
+		IMB_JOB *j = &k->tmpl[t];
+		bool rtcp = t == PERC_TMPL_RTCP_ENC || t == PERC_TMPL_RTCP_DEC;
+		bool enc = t == PERC_TMPL_RTP_ENC || t == PERC_TMPL_RTCP_ENC;
+
+		memset(j, 0, sizeof(*j));
+		j->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+		j->chain_order = enc ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+		if (k->aead) {
+			const struct gcm_key_data *g = rtcp ? &k->u.gcm.rtcp : &k->u.gcm.rtp;
+
+			j->cipher_mode = IMB_CIPHER_GCM;
+			j->hash_alg = IMB_AUTH_AES_GMAC;
+			j->enc_keys = g;
+			j->dec_keys = g;
+			j->key_len_in_bytes = k->prof->key_len;
+			j->iv_len_in_bytes = 12;
+			j->auth_tag_output_len_in_bytes = 16;
+		} else {
+			const uint32_t *ek = rtcp ? k->u.cm.rtcp_ek : k->u.cm.rtp_ek;
+
+			j->cipher_mode = IMB_CIPHER_CNTR;
+			j->hash_alg = IMB_AUTH_HMAC_SHA_1;
+			j->enc_keys = ek;
+			j->dec_keys = ek;
+			j->key_len_in_bytes = 16;
+			j->iv_len_in_bytes = 16;
+			j->hash_start_src_offset_in_bytes = 0;
+			j->u.HMAC._hashed_auth_key_xor_ipad = rtcp ? k->u.cm.rtcp_ipad : k->u.cm.rtp_ipad;
+			j->u.HMAC._hashed_auth_key_xor_opad = rtcp ? k->u.cm.rtcp_opad : k->u.cm.rtp_opad;
+			/* ipsec-mb emits 12 or 20 bytes of HMAC-SHA1; SRTP keeps 10 or 4 */
+			j->auth_tag_output_len_in_bytes = 12;
+		}
+	}
+}
+
 int
 perc_key_init_session(struct perc_key *k, struct perc_engine *e,
 		      const struct perc_profile *layer, const uint8_t *rtp_key,
@@ -216,6 +257,7 @@ perc_key_init_session(struct perc_key *k, struct perc_engine *e,
 	k->arch = (uint8_t)e->arch;
 	k->tag_rtp = layer->rtp_tag_len;
 	k->tag_rtcp = layer->rtcp_tag_len;
+	k->aead = layer->aead;
 	k->salt_len = layer->aead ? 12 : 14;
 	memcpy(k->rtp_salt, rtp_salt, k->salt_len);
 	memcpy(k->rtcp_salt, rtcp_salt, k->salt_len);
@@ -238,6 +280,7 @@ perc_key_init_session(struct perc_key *k, struct perc_engine *e,
 		hmac_pads(m, rtp_auth, 20, k->u.cm.rtp_ipad, k->u.cm.rtp_opad);
 		hmac_pads(m, rtcp_auth, 20, k->u.cm.rtcp_ipad, k->u.cm.rtcp_opad);
 	}
+	fill_templates(k);
 	return imb_get_errno(m) == 0 ? PERC_R_OK : PERC_R_ENGINE;
 }
 
@@ -288,25 +331,67 @@ cm_iv(uint8_t *iv, const uint8_t *salt, uint32_t ssrc, uint64_t index)
 	iv[15] = 0;
 }
 
-/* What phase 1 leaves for phases 2 and 3. */
-struct op_plan {
-	const uint8_t *src;
-	uint8_t *dst;        /* cipher output start */
-	uint32_t off;        /* cipher start offset in src */
-	uint32_t clen;       /* bytes to cipher */
-	uint32_t hlen;       /* bytes to hash (CM) */
-	const uint8_t *aad;  /* GCM */
-	uint32_t aad_len;
-	uint8_t *tag_out;
-	const void *gkey;
-	const uint32_t *ek;
-	const uint8_t *ipad, *opad;
-	bool enc;
-};
+/* Header copy for out-of-place ops: the common 12-byte header without a
+ * library call. */
+static inline void
+copy_hdr(uint8_t *dst, const uint8_t *src, uint32_t h)
+{
+	if (h == PERC_RTP_FIXED) {
+		memcpy(dst, src, 8);
+		memcpy(dst + 8, src + 8, 4);
+	} else {
+		memcpy(dst, src, h);
+	}
+}
 
-/* Phase 1 for RTP. Returns a reason; fills plan. */
+/*
+ * RTP index of an op's packet. A stream that has accepted nothing yet has
+ * no s_l to estimate against; within one burst the first op of such a
+ * stream becomes the provisional anchor (rtp.hint), so that a first burst
+ * crossing SEQ 65535 -> 0 gets the ROC it would get packet by packet.
+ */
+static inline int
+rtp_index(struct perc_engine *e, struct perc_op *op, uint16_t seq, uint64_t *index)
+{
+	struct perc_stream *st = op->stream;
+	struct perc_replay *w;
+
+	if (op->flags & PERC_OPF_INDEX) {
+		*index = (op->index & ~0xffffull) | seq;
+		return PERC_R_OK;
+	}
+	if (st == NULL)
+		return PERC_R_KEY;
+	w = &st->rtp;
+	if (w->seen) {
+		if (!perc_rtp_index_guess(w, st->roc_init, seq, index))
+			return op->type == PERC_OP_RTP_PROTECT ? PERC_R_INDEX : PERC_R_TOO_OLD;
+		return perc_replay_check(w, *index);
+	}
+	if (!w->hinted) {
+		*index = ((uint64_t)st->roc_init << 16) | seq;
+		w->hint = *index;
+		w->hinted = 1;
+		e->hinted = true;
+		return PERC_R_OK;
+	}
+	/* estimate against the provisional anchor as if it were accepted */
+	{
+		struct perc_replay tmp = *w;
+
+		tmp.seen = 1;
+		tmp.top = w->hint;
+		if (!perc_rtp_index_guess(&tmp, st->roc_init, seq, index))
+			return op->type == PERC_OP_RTP_PROTECT ? PERC_R_INDEX : PERC_R_TOO_OLD;
+	}
+	if (*index > w->hint)
+		w->hint = *index;
+	return PERC_R_OK;
+}
+
+/* Phase 1 for RTP: checks, index, IV, and the job from the key's template. */
 static int
-plan_rtp(struct perc_op *op, struct op_plan *pl)
+plan_rtp(struct perc_engine *e, struct perc_op *op, IMB_JOB *j)
 {
 	const struct perc_key *k = op->key;
 	const uint8_t *src = op->src;
@@ -323,7 +408,7 @@ plan_rtp(struct perc_op *op, struct op_plan *pl)
 	op->hdr_len = (uint16_t)h;
 	if (protect) {
 		plen = op->len - h;
-		if ((uint64_t)op->len + tag > op->cap || (!k->prof->aead && op->len + 4 > op->cap))
+		if ((uint64_t)op->len + tag > op->cap || (!k->aead && op->len + 4 > op->cap))
 			return PERC_R_NO_ROOM;
 	} else {
 		if (op->len < h + tag)
@@ -334,34 +419,29 @@ plan_rtp(struct perc_op *op, struct op_plan *pl)
 	}
 	ssrc = perc_get32(src + 8);
 	seq = (uint16_t)((src[2] << 8) | src[3]);
-	if (op->flags & PERC_OPF_INDEX) {
-		index = (op->index & ~0xffffull) | seq;
-	} else if (op->stream != NULL) {
-		if (!perc_rtp_index_guess(&op->stream->rtp, op->stream->roc_init, seq, &index))
-			return protect ? PERC_R_INDEX : PERC_R_TOO_OLD;
-		r = perc_replay_check(&op->stream->rtp, index);
-		if (r != PERC_R_OK)
-			return r;
-	} else {
-		return PERC_R_KEY;
-	}
+	r = rtp_index(e, op, seq, &index);
+	if (r != PERC_R_OK)
+		return r;
 	if ((index >> 16) > UINT32_MAX)
 		return PERC_R_INDEX;
 	op->index = index;
 
-	if (k->prof->aead) {
+	*j = k->tmpl[protect ? PERC_TMPL_RTP_ENC : PERC_TMPL_RTP_DEC];
+	j->user_data = op;
+	j->iv = op->iv;
+	j->cipher_start_src_offset_in_bytes = h;
+	j->msg_len_to_cipher_in_bytes = plen;
+	j->dst = dst + h;
+	if (k->aead) {
 		perc_gcm_iv(op->iv, k->rtp_salt, ssrc, (uint32_t)(index >> 16), seq);
 		if (dst != src)
-			memcpy(dst, src, h);
-		pl->src = src;
-		pl->off = h;
-		pl->dst = dst + h;
-		pl->clen = plen;
-		pl->aad = dst;
-		pl->aad_len = h;
-		pl->gkey = &k->u.gcm.rtp;
-		pl->enc = protect;
-		pl->tag_out = protect ? dst + h + plen : op->tag;
+			copy_hdr(dst, src, h);
+		j->src = src;
+		j->hash_start_src_offset_in_bytes = h;
+		j->msg_len_to_hash_in_bytes = plen;
+		j->u.GCM.aad = dst;
+		j->u.GCM.aad_len_in_bytes = h;
+		j->auth_tag_output = protect ? dst + h + plen : op->tag;
 		return PERC_R_OK;
 	}
 	/* AES-CM + HMAC-SHA1: run in place in dst, hash header ‖ payload ‖ ROC */
@@ -371,27 +451,22 @@ plan_rtp(struct perc_op *op, struct op_plan *pl)
 		memcpy(op->saved, dst + h + plen, tag);
 	perc_put32(dst + h + plen, (uint32_t)(index >> 16));
 	cm_iv(op->iv, k->rtp_salt, ssrc, index);
-	pl->src = dst;
-	pl->off = h;
-	pl->dst = dst + h;
-	pl->clen = plen;
-	pl->hlen = h + plen + 4;
-	pl->ek = k->u.cm.rtp_ek;
-	pl->ipad = k->u.cm.rtp_ipad;
-	pl->opad = k->u.cm.rtp_opad;
-	pl->enc = protect;
-	pl->tag_out = op->tag;
+	j->src = dst;
+	if (plen == 0)
+		j->cipher_mode = IMB_CIPHER_NULL;
+	j->msg_len_to_hash_in_bytes = h + plen + 4;
+	j->auth_tag_output = op->tag;
 	return PERC_R_OK;
 }
 
 /* Phase 1 for SRTCP (RFC 3711 §3.4, RFC 7714 §9). */
 static int
-plan_rtcp(struct perc_op *op, struct op_plan *pl)
+plan_rtcp(struct perc_op *op, IMB_JOB *j)
 {
 	const struct perc_key *k = op->key;
 	const uint8_t *src = op->src;
 	uint8_t *dst = op->dst;
-	bool protect = op->type == PERC_OP_RTCP_PROTECT, gcm = k->prof->aead, enc;
+	bool protect = op->type == PERC_OP_RTCP_PROTECT, gcm = k->aead, enc;
 	uint32_t tag = k->tag_rtcp, ssrc, index, body, eword;
 	int r;
 
@@ -444,23 +519,24 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 	op->encrypted = enc;
 	eword = (enc ? 0x80000000u : 0) | index;
 
+	*j = k->tmpl[protect ? PERC_TMPL_RTCP_ENC : PERC_TMPL_RTCP_DEC];
+	j->user_data = op;
+	j->iv = op->iv;
 	if (gcm) {
 		perc_gcm_iv(op->iv, k->rtcp_salt, ssrc, 0, 0);
 		/* the index takes the last 4 IV bytes: 0 ‖ index31 */
 		perc_put32(op->iv + 8, index ^ perc_get32(k->rtcp_salt + 8));
 		if (dst != src)
 			memcpy(dst, src, 8);
-		pl->gkey = &k->u.gcm.rtcp;
-		pl->enc = protect;
-		pl->src = src;
 		if (enc) {
 			memcpy(op->aad, src, 8);
 			perc_put32(op->aad + 8, eword);
-			pl->aad = op->aad;
-			pl->aad_len = 12;
-			pl->off = 8;
-			pl->dst = dst + 8;
-			pl->clen = body;
+			j->src = src;
+			j->u.GCM.aad = op->aad;
+			j->u.GCM.aad_len_in_bytes = 12;
+			j->cipher_start_src_offset_in_bytes = 8;
+			j->dst = dst + 8;
+			j->msg_len_to_cipher_in_bytes = body;
 		} else {
 			/* authentication only: AAD = whole packet ‖ E‖index, nothing
 			 * ciphered; the tag sits where E‖index must go, so keep it
@@ -470,14 +546,16 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 			if (dst != src)
 				memcpy(dst, src, 8 + body);
 			perc_put32(dst + 8 + body, eword);
-			pl->src = dst;
-			pl->aad = dst;
-			pl->aad_len = 8 + body + 4;
-			pl->off = 8 + body;
-			pl->dst = dst + 8 + body;
-			pl->clen = 0;
+			j->src = dst;
+			j->u.GCM.aad = dst;
+			j->u.GCM.aad_len_in_bytes = 8 + body + 4;
+			j->cipher_start_src_offset_in_bytes = 8 + body;
+			j->dst = dst + 8 + body;
+			j->msg_len_to_cipher_in_bytes = 0;
 		}
-		pl->tag_out = protect && enc ? dst + 8 + body : op->tag;
+		j->hash_start_src_offset_in_bytes = j->cipher_start_src_offset_in_bytes;
+		j->msg_len_to_hash_in_bytes = j->msg_len_to_cipher_in_bytes;
+		j->auth_tag_output = protect && enc ? dst + 8 + body : op->tag;
 		return PERC_R_OK;
 	}
 	/* AES-CM: packet ‖ E‖index ‖ tag; HMAC over packet ‖ E‖index */
@@ -488,58 +566,15 @@ plan_rtcp(struct perc_op *op, struct op_plan *pl)
 	else
 		memcpy(op->saved, dst + 8 + body + 4, tag);
 	cm_iv(op->iv, k->rtcp_salt, ssrc, index);
-	pl->src = dst;
-	pl->off = 8;
-	pl->dst = dst + 8;
-	pl->clen = enc ? body : 0;
-	pl->hlen = 8 + body + 4;
-	pl->ek = k->u.cm.rtcp_ek;
-	pl->ipad = k->u.cm.rtcp_ipad;
-	pl->opad = k->u.cm.rtcp_opad;
-	pl->enc = protect;
-	pl->tag_out = op->tag;
+	j->src = dst;
+	j->dst = dst + 8;
+	j->cipher_start_src_offset_in_bytes = 8;
+	j->msg_len_to_cipher_in_bytes = enc ? body : 0;
+	if (!enc || body == 0)
+		j->cipher_mode = IMB_CIPHER_NULL;
+	j->msg_len_to_hash_in_bytes = 8 + body + 4;
+	j->auth_tag_output = op->tag;
 	return PERC_R_OK;
-}
-
-static void
-fill_job(IMB_JOB *j, const struct perc_op *op, const struct op_plan *pl)
-{
-	const struct perc_key *k = op->key;
-
-	j->src = pl->src;
-	j->dst = pl->dst;
-	j->cipher_start_src_offset_in_bytes = pl->off;
-	j->msg_len_to_cipher_in_bytes = pl->clen;
-	j->iv = op->iv;
-	j->auth_tag_output = pl->tag_out;
-	j->user_data = (void *)op;
-	j->cipher_direction = pl->enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
-	j->chain_order = pl->enc ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
-	if (k->prof->aead) {
-		j->cipher_mode = IMB_CIPHER_GCM;
-		j->hash_alg = IMB_AUTH_AES_GMAC;
-		j->enc_keys = pl->gkey;
-		j->dec_keys = pl->gkey;
-		j->key_len_in_bytes = k->prof->key_len;
-		j->iv_len_in_bytes = 12;
-		j->hash_start_src_offset_in_bytes = pl->off;
-		j->msg_len_to_hash_in_bytes = pl->clen;
-		j->u.GCM.aad = pl->aad;
-		j->u.GCM.aad_len_in_bytes = pl->aad_len;
-		j->auth_tag_output_len_in_bytes = 16;
-	} else {
-		j->cipher_mode = pl->clen ? IMB_CIPHER_CNTR : IMB_CIPHER_NULL;
-		j->hash_alg = IMB_AUTH_HMAC_SHA_1;
-		j->enc_keys = pl->ek;
-		j->dec_keys = pl->ek;
-		j->key_len_in_bytes = 16;
-		j->iv_len_in_bytes = 16;
-		j->hash_start_src_offset_in_bytes = 0;
-		j->msg_len_to_hash_in_bytes = pl->hlen;
-		j->u.HMAC._hashed_auth_key_xor_ipad = pl->ipad;
-		j->u.HMAC._hashed_auth_key_xor_opad = pl->opad;
-		j->auth_tag_output_len_in_bytes = 12;
-	}
 }
 
 /* Phase 3 for one op whose job completed. */
@@ -554,16 +589,22 @@ finish(struct perc_op *op)
 	case PERC_OP_RTP_PROTECT: {
 		uint32_t plen = op->len - op->hdr_len;
 
-		if (!k->prof->aead)
+		if (!k->aead)
 			memcpy(dst + op->len, op->tag, k->tag_rtp);
 		if (op->stream != NULL && !(op->flags & PERC_OPF_INDEX))
 			r = perc_replay_update(&op->stream->rtp, op->index);
+		if (r != PERC_R_OK) {
+			/* a second use of this index in the burst: its ciphertext
+			 * shares a nonce with the first and must not leave */
+			perc_zeroize(dst + op->hdr_len, plen + k->tag_rtp);
+			return r;
+		}
 		op->len = op->hdr_len + plen + k->tag_rtp;
 		break;
 	}
 	case PERC_OP_RTP_UNPROTECT: {
 		uint32_t plen = op->len - op->hdr_len - k->tag_rtp;
-		const uint8_t *want = k->prof->aead ? op->src + op->hdr_len + plen : op->saved;
+		const uint8_t *want = k->aead ? op->src + op->hdr_len + plen : op->saved;
 
 		if (perc_ct_memcmp(op->tag, want, k->tag_rtp) != 0)
 			return PERC_R_AUTH;
@@ -576,7 +617,7 @@ finish(struct perc_op *op)
 		uint32_t body = op->len - 8;
 		uint32_t eword = (op->encrypted ? 0x80000000u : 0) | (uint32_t)op->index;
 
-		if (k->prof->aead) {
+		if (k->aead) {
 			if (!op->encrypted)
 				memcpy(dst + 8 + body, op->tag, 16);
 			perc_put32(dst + 8 + body + 16, eword);
@@ -591,7 +632,7 @@ finish(struct perc_op *op)
 	case PERC_OP_RTCP_UNPROTECT: {
 		uint32_t body = op->len - 8 - k->tag_rtcp - 4;
 		/* GCM with E = 1: the tag is still in src; otherwise phase 1 saved it */
-		const uint8_t *want = k->prof->aead && op->encrypted ? op->src + 8 + body : op->saved;
+		const uint8_t *want = k->aead && op->encrypted ? op->src + 8 + body : op->saved;
 
 		if (perc_ct_memcmp(op->tag, want, k->tag_rtcp) != 0)
 			return PERC_R_AUTH;
@@ -606,30 +647,76 @@ finish(struct perc_op *op)
 	return r;
 }
 
-static int
-plan_op(struct perc_op *op, struct op_plan *pl, enum perc_arch arch)
+static inline int
+plan_op(struct perc_engine *e, struct perc_op *op, IMB_JOB *j)
 {
-	if (op->key == NULL || op->key->prof == NULL || op->key->arch != arch)
+	if (op->key == NULL || op->key->prof == NULL || op->key->arch != e->arch)
 		return PERC_R_KEY;
 	if (op->len > PERC_PKT_MAX)
 		return PERC_R_OVERSIZED;
 	switch (op->type) {
 	case PERC_OP_RTP_PROTECT:
 	case PERC_OP_RTP_UNPROTECT:
-		return plan_rtp(op, pl);
+		return plan_rtp(e, op, j);
 	case PERC_OP_RTCP_PROTECT:
 	case PERC_OP_RTCP_UNPROTECT:
-		return plan_rtcp(op, pl);
+		return plan_rtcp(op, j);
 	default:
 		return PERC_R_MALFORMED;
 	}
 }
 
+static inline uint8_t
+job_reason(const IMB_JOB *j)
+{
+	return j->status == IMB_STATUS_COMPLETED ? PERC_R_OK : PERC_R_ENGINE;
+}
+
+/* Phase 2: one submission of nlive filled jobs, then flush until all are
+ * back. Returns false when the library did not complete them all. */
+static bool
+submit(struct perc_engine *e, uint16_t nlive)
+{
+	IMB_JOB **jobs = e->jobs;
+	uint16_t done;
+
+#ifdef NDEBUG
+	/* phase 1 validated every length and the keys come from
+	 * perc_key_init(): the library's per-job checks (two 376-byte table
+	 * copies per job in 1.3) are redundant in release builds */
+	done = (uint16_t)IMB_SUBMIT_BURST_NOCHECK(e->mgr, nlive, jobs);
+#else
+	done = (uint16_t)IMB_SUBMIT_BURST(e->mgr, nlive, jobs);
+#endif
+	for (uint16_t i = 0; i < done; i++)
+		((struct perc_op *)jobs[i]->user_data)->reason = job_reason(jobs[i]);
+	while (done < nlive) {
+		uint16_t f = (uint16_t)IMB_FLUSH_BURST(e->mgr, nlive - done, jobs);
+
+		if (f == 0)
+			return false;
+		for (uint16_t i = 0; i < f; i++)
+			((struct perc_op *)jobs[i]->user_data)->reason = job_reason(jobs[i]);
+		done += f;
+	}
+	return true;
+}
+
+/* Drop the provisional anchors phase 1 put on streams nothing had
+ * accepted yet (rtp_index()). */
+static void
+clear_hints(struct perc_engine *e, struct perc_op **ops, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (ops[i]->stream != NULL)
+			ops[i]->stream->rtp.hinted = 0;
+	e->hinted = false;
+}
+
 uint16_t
 perc_engine_run(struct perc_engine *e, struct perc_op **ops, uint16_t n)
 {
-	struct op_plan plan[PERC_BURST_MAX];
-	uint16_t nlive = 0, nbad = 0, ngood = 0, got, done = 0;
+	uint16_t nlive = 0, nbad = 0, ngood = 0, got;
 
 	if (n > PERC_BURST_MAX)
 		n = PERC_BURST_MAX;
@@ -644,11 +731,21 @@ perc_engine_run(struct perc_engine *e, struct perc_op **ops, uint16_t n)
 		goto reorder;
 	}
 
-	/* phase 1 */
+	/* phase 1: plan every op straight into the next free job slot */
+	got = (uint16_t)IMB_GET_NEXT_BURST(e->mgr, n, e->jobs);
+	if (got < n) {
+		IMB_FLUSH_BURST(e->mgr, PERC_BURST_MAX, e->jobs);
+		got = (uint16_t)IMB_GET_NEXT_BURST(e->mgr, n, e->jobs);
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct perc_op *op = ops[i];
-		int r = plan_op(op, &plan[nlive], e->arch);
+		int r;
 
+		if (i + 2 < n) {
+			__builtin_prefetch(ops[i + 2]->key);
+			__builtin_prefetch(ops[i + 2]->src);
+		}
+		r = nlive < got ? plan_op(e, op, e->jobs[nlive]) : PERC_R_ENGINE;
 		op->reason = (uint8_t)r;
 		if (r == PERC_R_OK)
 			e->live[nlive++] = op;
@@ -657,38 +754,10 @@ perc_engine_run(struct perc_engine *e, struct perc_op **ops, uint16_t n)
 	}
 
 	/* phase 2 */
-	if (nlive > 0) {
-		IMB_JOB **jobs = e->jobs;
-
-		got = IMB_GET_NEXT_BURST(e->mgr, nlive, jobs);
-		if (got < nlive) {
-			IMB_FLUSH_BURST(e->mgr, PERC_BURST_MAX, jobs);
-			got = IMB_GET_NEXT_BURST(e->mgr, nlive, jobs);
-		}
-		if (got == nlive) {
-			for (uint16_t i = 0; i < nlive; i++)
-				fill_job(jobs[i], e->live[i], &plan[i]);
-			done = IMB_SUBMIT_BURST(e->mgr, nlive, jobs);
-			for (uint16_t i = 0; i < done; i++)
-				((struct perc_op *)jobs[i]->user_data)->reason =
-					jobs[i]->status == IMB_STATUS_COMPLETED ? PERC_R_OK : PERC_R_ENGINE;
-			while (done < nlive) {
-				uint16_t f = IMB_FLUSH_BURST(e->mgr, nlive - done, jobs);
-
-				if (f == 0)
-					break;
-				for (uint16_t i = 0; i < f; i++)
-					((struct perc_op *)jobs[i]->user_data)->reason =
-						jobs[i]->status == IMB_STATUS_COMPLETED ? PERC_R_OK :
-											  PERC_R_ENGINE;
-				done += f;
-			}
-		}
-		if (done < nlive) {
-			/* the library refused the burst: nothing of it is trusted */
-			for (uint16_t i = 0; i < nlive; i++)
-				e->live[i]->reason = PERC_R_ENGINE;
-		}
+	if (nlive > 0 && !submit(e, nlive)) {
+		/* the library refused the burst: nothing of it is trusted */
+		for (uint16_t i = 0; i < nlive; i++)
+			e->live[i]->reason = PERC_R_ENGINE;
 	}
 
 	/* phase 3, keeping the original order among the good ones */
@@ -702,7 +771,11 @@ perc_engine_run(struct perc_engine *e, struct perc_op **ops, uint16_t n)
 		else
 			e->bad[nbad++] = op;
 	}
+	if (e->hinted)
+		clear_hints(e, ops, n);
 reorder:
+	if (nbad == 0)
+		return ngood; /* ops[] is already in order */
 	for (uint16_t i = 0; i < ngood; i++)
 		ops[i] = e->live[i];
 	for (uint16_t i = 0; i < nbad; i++)

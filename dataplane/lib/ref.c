@@ -256,6 +256,7 @@ perc_ref_key_init(struct perc_key *k, const struct perc_profile *layer,
 	k->arch = PERC_ARCH_LIBSRTP;
 	k->tag_rtp = layer->rtp_tag_len;
 	k->tag_rtcp = layer->rtcp_tag_len;
+	k->aead = layer->aead;
 	k->salt_len = layer->aead ? 12 : 14;
 	return PERC_R_OK;
 }

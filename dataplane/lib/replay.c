@@ -35,6 +35,8 @@ replay_clear(struct perc_replay *w)
 {
 	w->top = 0;
 	w->seen = 0;
+	w->hinted = 0;
+	w->hint = 0;
 	memset(w->bits, 0, w->nwords * sizeof(uint64_t));
 }
 

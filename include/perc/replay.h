@@ -26,6 +26,8 @@ struct perc_replay {
 	uint32_t mask;      /**< bitmap bits - 1 (a power of two minus one) */
 	uint32_t nwords;    /**< bitmap words */
 	uint32_t seen;      /**< 0 until the first index was accepted */
+	uint32_t hinted;    /**< engine-private: hint valid (unseen stream) */
+	uint64_t hint;      /**< engine-private: provisional top within a burst */
 	uint64_t *bits;     /**< bit (i & mask) set when index i was accepted */
 };
 

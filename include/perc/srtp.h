@@ -50,14 +50,27 @@ bool perc_arch_supported(enum perc_arch a);
 /** Largest packet the engines accept. */
 #define PERC_PKT_MAX 65535u
 
+/** Job templates of a key, filled once at key set-up. */
+enum perc_tmpl {
+	PERC_TMPL_RTP_ENC = 0,
+	PERC_TMPL_RTP_DEC,
+	PERC_TMPL_RTCP_ENC,
+	PERC_TMPL_RTCP_DEC,
+	PERC_TMPL__COUNT
+};
+
 /** One single-profile key of one layer, expanded for one engine
- *  architecture. Treat as opaque; 64-byte aligned. */
+ *  architecture. Treat as opaque; 64-byte aligned. An ipsec-mb key is
+ *  read-only after set-up and may be shared by threads whose engines have
+ *  its architecture; a libsrtp2 key holds libsrtp2's per-SSRC state and
+ *  belongs to one thread. */
 struct perc_key {
 	const struct perc_profile *prof;  /**< single profile of this layer */
 	uint8_t arch;                     /**< enum perc_arch it was built for */
 	uint8_t tag_rtp;                  /**< RTP tag bytes */
 	uint8_t tag_rtcp;                 /**< SRTCP tag bytes */
 	uint8_t salt_len;                 /**< session salt bytes */
+	uint8_t aead;                     /**< prof->aead, kept beside the tags */
 	uint8_t rtp_salt[16];             /**< session salt, zero-padded */
 	uint8_t rtcp_salt[16];
 	union {
@@ -78,6 +91,10 @@ struct perc_key {
 			void *rx;   /**< srtp_t, ssrc_any_inbound */
 		} ref;
 	} u;
+	/** ipsec-mb jobs with every per-key field filled (modes, keys, pads,
+	 *  lengths, direction, chain order): the fast path copies one and
+	 *  sets only the per-packet fields */
+	IMB_JOB tmpl[PERC_TMPL__COUNT];
 } __attribute__((aligned(64)));
 
 /** What one op asks for. */

@@ -393,6 +393,64 @@ test_key_arch_mismatch(void)
 	perc_engine_destroy(b);
 }
 
+/* A stream's very first burst crossing SEQ 65535 -> 0 gets the same indices
+ * as the packets one at a time, for protect and for unprotect; a failed
+ * first op leaves no anchor behind. */
+static void
+test_first_burst_wraps(void)
+{
+	enum perc_arch archs[8];
+	int na = t_archs(archs);
+
+	for (int a = 0; a < na; a++) {
+		struct perc_engine *e = perc_engine_create(archs[a]);
+		struct perc_key *k = aligned_alloc(64, sizeof(*k));
+		struct perc_stream *tx = new_stream(1024, 3), *rx = new_stream(1024, 3);
+		static uint8_t src[20][128], dst[20][256], out[20][256];
+		struct perc_op op[20], *ops[20];
+
+		CU_ASSERT_EQUAL_FATAL(perc_key_init(k, e, perc_profile_by_id(7), gcm_key, gcm_salt),
+				      PERC_R_OK);
+		for (int i = 0; i < 20; i++) {
+			uint32_t n = (uint32_t)make_rtp(src[i], (uint16_t)(65530 + i), 0xabcd, 30);
+
+			op[i] = (struct perc_op){ .key = k, .stream = tx, .src = src[i], .dst = dst[i],
+						  .len = n, .cap = 256, .type = PERC_OP_RTP_PROTECT };
+			ops[i] = &op[i];
+		}
+		CU_ASSERT_EQUAL(perc_engine_run(e, ops, 20), 20);
+		for (int i = 0; i < 20; i++)
+			CU_ASSERT_EQUAL(op[i].index, (i < 6 ? 3ull << 16 : 4ull << 16) |
+							     (uint16_t)(65530 + i));
+		/* receiver: a forged first packet must not anchor the rest */
+		static uint8_t forged[256];
+
+		memcpy(forged, dst[0], op[0].len);
+		forged[20] ^= 1;
+		struct perc_op f = { .key = k, .stream = rx, .src = forged, .dst = forged,
+				     .len = op[0].len, .cap = 256, .type = PERC_OP_RTP_UNPROTECT };
+		struct perc_op *fo[1] = { &f };
+
+		CU_ASSERT_EQUAL(perc_engine_run(e, fo, 1), 0);
+		CU_ASSERT_EQUAL(f.reason, PERC_R_AUTH);
+		CU_ASSERT_EQUAL(rx->rtp.hinted, 0);
+		for (int i = 0; i < 20; i++) {
+			uint32_t len = op[i].len;
+
+			op[i] = (struct perc_op){ .key = k, .stream = rx, .src = dst[i], .dst = out[i],
+						  .len = len, .cap = 256, .type = PERC_OP_RTP_UNPROTECT };
+			ops[i] = &op[i];
+		}
+		CU_ASSERT_EQUAL(perc_engine_run(e, ops, 20), 20);
+		CU_ASSERT_EQUAL(rx->rtp.top, (4ull << 16) | 13);
+		perc_key_clear(k);
+		free(k);
+		free(tx);
+		free(rx);
+		perc_engine_destroy(e);
+	}
+}
+
 static void
 test_arch_names(void)
 {
@@ -415,6 +473,7 @@ main(void)
 	T_ADD(test_roc_estimate);
 	T_ADD(test_engine_reasons);
 	T_ADD(test_key_arch_mismatch);
+	T_ADD(test_first_burst_wraps);
 	T_ADD(test_arch_names);
 	return t_run();
 }
