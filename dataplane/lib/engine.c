@@ -199,37 +199,30 @@ static void
 fill_templates(struct perc_key *k)
 {
 	for (int t = 0; t < PERC_TMPL__COUNT; t++) {
-		IMB_JOB *j = &k->tmpl[t];
+		struct perc_job_tmpl *j = &k->tmpl[t];
 		bool rtcp = t == PERC_TMPL_RTCP_ENC || t == PERC_TMPL_RTCP_DEC;
 		bool enc = t == PERC_TMPL_RTP_ENC || t == PERC_TMPL_RTCP_ENC;
 
 		memset(j, 0, sizeof(*j));
-		j->cipher_direction = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
-		j->chain_order = enc ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+		j->dir = enc ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+		j->chain = enc ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
 		if (k->aead) {
-			const struct gcm_key_data *g = rtcp ? &k->u.gcm.rtcp : &k->u.gcm.rtp;
-
+			j->keys = rtcp ? &k->u.gcm.rtcp : &k->u.gcm.rtp;
 			j->cipher_mode = IMB_CIPHER_GCM;
 			j->hash_alg = IMB_AUTH_AES_GMAC;
-			j->enc_keys = g;
-			j->dec_keys = g;
-			j->key_len_in_bytes = k->prof->key_len;
-			j->iv_len_in_bytes = 12;
-			j->auth_tag_output_len_in_bytes = 16;
+			j->key_len = k->prof->key_len;
+			j->iv_len = 12;
+			j->tag_out_len = 16;
 		} else {
-			const uint32_t *ek = rtcp ? k->u.cm.rtcp_ek : k->u.cm.rtp_ek;
-
+			j->keys = rtcp ? k->u.cm.rtcp_ek : k->u.cm.rtp_ek;
 			j->cipher_mode = IMB_CIPHER_CNTR;
 			j->hash_alg = IMB_AUTH_HMAC_SHA_1;
-			j->enc_keys = ek;
-			j->dec_keys = ek;
-			j->key_len_in_bytes = 16;
-			j->iv_len_in_bytes = 16;
-			j->hash_start_src_offset_in_bytes = 0;
-			j->u.HMAC._hashed_auth_key_xor_ipad = rtcp ? k->u.cm.rtcp_ipad : k->u.cm.rtp_ipad;
-			j->u.HMAC._hashed_auth_key_xor_opad = rtcp ? k->u.cm.rtcp_opad : k->u.cm.rtp_opad;
+			j->key_len = 16;
+			j->iv_len = 16;
+			j->ipad = rtcp ? k->u.cm.rtcp_ipad : k->u.cm.rtp_ipad;
+			j->opad = rtcp ? k->u.cm.rtcp_opad : k->u.cm.rtp_opad;
 			/* ipsec-mb emits 12 or 20 bytes of HMAC-SHA1; SRTP keeps 10 or 4 */
-			j->auth_tag_output_len_in_bytes = 12;
+			j->tag_out_len = 12;
 		}
 	}
 }
@@ -331,6 +324,28 @@ cm_iv(uint8_t *iv, const uint8_t *salt, uint32_t ssrc, uint64_t index)
 	iv[15] = 0;
 }
 
+/* Start a job from a key's template: every per-key field. */
+static inline void
+job_from_tmpl(IMB_JOB *j, const struct perc_job_tmpl *t, struct perc_op *op)
+{
+	j->enc_keys = t->keys;
+	j->dec_keys = t->keys;
+	j->key_len_in_bytes = t->key_len;
+	j->cipher_mode = t->cipher_mode;
+	j->hash_alg = t->hash_alg;
+	j->cipher_direction = t->dir;
+	j->chain_order = t->chain;
+	j->iv_len_in_bytes = t->iv_len;
+	j->auth_tag_output_len_in_bytes = t->tag_out_len;
+	if (t->ipad != NULL) {
+		j->hash_start_src_offset_in_bytes = 0;
+		j->u.HMAC._hashed_auth_key_xor_ipad = t->ipad;
+		j->u.HMAC._hashed_auth_key_xor_opad = t->opad;
+	}
+	j->user_data = op;
+	j->iv = op->iv;
+}
+
 /* Header copy for out-of-place ops: the common 12-byte header without a
  * library call. */
 static inline void
@@ -426,9 +441,7 @@ plan_rtp(struct perc_engine *e, struct perc_op *op, IMB_JOB *j)
 		return PERC_R_INDEX;
 	op->index = index;
 
-	*j = k->tmpl[protect ? PERC_TMPL_RTP_ENC : PERC_TMPL_RTP_DEC];
-	j->user_data = op;
-	j->iv = op->iv;
+	job_from_tmpl(j, &k->tmpl[protect ? PERC_TMPL_RTP_ENC : PERC_TMPL_RTP_DEC], op);
 	j->cipher_start_src_offset_in_bytes = h;
 	j->msg_len_to_cipher_in_bytes = plen;
 	j->dst = dst + h;
@@ -519,9 +532,7 @@ plan_rtcp(struct perc_op *op, IMB_JOB *j)
 	op->encrypted = enc;
 	eword = (enc ? 0x80000000u : 0) | index;
 
-	*j = k->tmpl[protect ? PERC_TMPL_RTCP_ENC : PERC_TMPL_RTCP_DEC];
-	j->user_data = op;
-	j->iv = op->iv;
+	job_from_tmpl(j, &k->tmpl[protect ? PERC_TMPL_RTCP_ENC : PERC_TMPL_RTCP_DEC], op);
 	if (gcm) {
 		perc_gcm_iv(op->iv, k->rtcp_salt, ssrc, 0, 0);
 		/* the index takes the last 4 IV bytes: 0 ‖ index31 */
@@ -741,9 +752,14 @@ perc_engine_run(struct perc_engine *e, struct perc_op **ops, uint16_t n)
 		struct perc_op *op = ops[i];
 		int r;
 
+		/* two stages: the op four ahead, then what the op two ahead
+		 * points at (its key, packet and stream) */
+		if (i + 4 < n)
+			__builtin_prefetch(ops[i + 4]);
 		if (i + 2 < n) {
 			__builtin_prefetch(ops[i + 2]->key);
 			__builtin_prefetch(ops[i + 2]->src);
+			__builtin_prefetch(ops[i + 2]->stream);
 		}
 		r = nlive < got ? plan_op(e, op, e->jobs[nlive]) : PERC_R_ENGINE;
 		op->reason = (uint8_t)r;

@@ -3,6 +3,7 @@
 #ifndef PERC_INTERNAL_H
 #define PERC_INTERNAL_H
 
+#include <endian.h>
 #include <string.h>
 
 #include "perc/srtp.h"
@@ -10,16 +11,17 @@
 static inline void
 perc_put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	v = htobe32(v);
+	memcpy(p, &v, 4);
 }
 
 static inline uint32_t
 perc_get32(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return be32toh(v);
 }
 
 /** RFC 7714 §8.1 / §9.1 IV: (0x0000 ‖ SSRC ‖ hi ‖ lo) XOR salt, where hi is
@@ -27,16 +29,18 @@ perc_get32(const uint8_t *p)
 static inline void
 perc_gcm_iv(uint8_t *iv, const uint8_t *salt, uint32_t ssrc, uint32_t hi, uint16_t lo)
 {
-	uint8_t b[12];
+	/* big-endian 0x0000 ‖ SSRC ‖ hi ‖ lo as one 64-bit and one 32-bit
+	 * word, XORed with the salt: no byte loop */
+	uint64_t b0 = htobe64(((uint64_t)ssrc << 16) | (hi >> 16));
+	uint32_t b1 = htobe32((hi << 16) | lo), s1;
+	uint64_t s0;
 
-	b[0] = 0;
-	b[1] = 0;
-	perc_put32(b + 2, ssrc);
-	perc_put32(b + 6, hi);
-	b[10] = (uint8_t)(lo >> 8);
-	b[11] = (uint8_t)lo;
-	for (int i = 0; i < 12; i++)
-		iv[i] = b[i] ^ salt[i];
+	memcpy(&s0, salt, 8);
+	memcpy(&s1, salt + 8, 4);
+	b0 ^= s0;
+	b1 ^= s1;
+	memcpy(iv, &b0, 8);
+	memcpy(iv + 8, &b1, 4);
 }
 
 /** srtp_init() once per process (thread-safe); 0 on success. */

@@ -131,7 +131,11 @@ perc_replay_update(struct perc_replay *w, uint64_t index)
 {
 	uint64_t bit;
 
-	if (!w->seen) {
+	if (w->seen && index == w->top + 1) {
+		/* in-order packet: its own slot is the only one to recycle, and
+		 * it is about to be set */
+		w->top = index;
+	} else if (!w->seen) {
 		w->seen = 1;
 		w->top = index;
 	} else if (index > w->top) {
