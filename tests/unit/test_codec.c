@@ -31,19 +31,6 @@
 #define RTCP_FIR "84ce0004" "cccccccc" "00000000" "11223344" "05000000"
 #define RTCP_BYE "81cb0002" "aaaaaaaa" "02686900"
 
-/* malloc'd copy of exactly n bytes (at least 1 so malloc never returns NULL
- * legitimately); the caller frees */
-static uint8_t *
-dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *d = malloc(n ? n : 1);
-
-	if (d == NULL)
-		abort();
-	memcpy(d, p, n);
-	return d;
-}
-
 static size_t
 hex_pkt(const char *hex, uint8_t *buf, size_t cap)
 {
@@ -270,7 +257,7 @@ rtp_prefixes(const char *hex)
 
 	CU_ASSERT_EQUAL_FATAL(perc_rtp_parse(b, n, &full), PERC_R_OK);
 	for (size_t k = 0; k < n; k++) {
-		uint8_t *d = dup_exact(b, k);
+		uint8_t *d = t_dup_exact(b, k);
 		int r = perc_rtp_parse(d, k, &h);
 		uint32_t hl = perc_rtp_hdr_len(d, (uint32_t)k);
 
@@ -528,7 +515,7 @@ rtcp_prefixes(const char *hex)
 		bound[i + 1] = bound[i] + full[i].len;
 	CU_ASSERT_EQUAL_FATAL(bound[cnt], n);
 	for (size_t len = 0; len < n; len++) {
-		uint8_t *d = dup_exact(b, len);
+		uint8_t *d = t_dup_exact(b, len);
 		int r = perc_rtcp_parse(d, len, k, 8), at = -1;
 
 		for (int i = 1; i < cnt; i++)

@@ -427,8 +427,11 @@ rtp_direction(struct perc_engine *e, const struct perc_profile *p, bool ours_sen
 	kpair_free(&kp);
 }
 
+typedef void (*direction_fn)(struct perc_engine *e, const struct perc_profile *p, bool ours_send);
+
+/* Both directions of one packet kind, every architecture, every profile. */
 static void
-test_rtp_diff(void)
+diff_both_ways(const char *kind, direction_fn dir)
 {
 	unsigned f0 = g_fail;
 
@@ -439,14 +442,20 @@ test_rtp_diff(void)
 		for (unsigned pi = 0; pi < NPROF; pi++) {
 			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
 
-			set_ctx("rtp", g_arch[a], p, "ours->libsrtp");
-			rtp_direction(e, p, true);
-			set_ctx("rtp", g_arch[a], p, "libsrtp->ours");
-			rtp_direction(e, p, false);
+			set_ctx(kind, g_arch[a], p, "ours->libsrtp");
+			dir(e, p, true);
+			set_ctx(kind, g_arch[a], p, "libsrtp->ours");
+			dir(e, p, false);
 		}
 		perc_engine_destroy(e);
 	}
 	CU_ASSERT_EQUAL(g_fail, f0);
+}
+
+static void
+test_rtp_diff(void)
+{
+	diff_both_ways("rtp", rtp_direction);
 }
 
 /* ---- SRTCP: ours vs libsrtp2, both directions ---- */
@@ -553,23 +562,7 @@ rtcp_direction(struct perc_engine *e, const struct perc_profile *p, bool ours_se
 static void
 test_rtcp_diff(void)
 {
-	unsigned f0 = g_fail;
-
-	for (int a = 0; a < g_narch; a++) {
-		struct perc_engine *e = perc_engine_create(g_arch[a]);
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-		for (unsigned pi = 0; pi < NPROF; pi++) {
-			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
-
-			set_ctx("rtcp", g_arch[a], p, "ours->libsrtp");
-			rtcp_direction(e, p, true);
-			set_ctx("rtcp", g_arch[a], p, "libsrtp->ours");
-			rtcp_direction(e, p, false);
-		}
-		perc_engine_destroy(e);
-	}
-	CU_ASSERT_EQUAL(g_fail, f0);
+	diff_both_ways("rtcp", rtcp_direction);
 }
 
 /* ---- SRTCP with E = 0 against a libsrtp2 session whose RTCP policy is

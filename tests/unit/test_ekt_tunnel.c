@@ -19,17 +19,6 @@
 
 /* ---- helpers ---- */
 
-static uint8_t *
-dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *d = malloc(n ? n : 1);
-
-	if (d == NULL)
-		abort();
-	memcpy(d, p, n);
-	return d;
-}
-
 static void
 t_fill(uint64_t *s, uint8_t *p, size_t n)
 {
@@ -372,7 +361,7 @@ test_ekt_truncated(void)
 		fl = perc_ekt_wrap(ek, sizeof(ek), &pl, f, sizeof(f));
 		CU_ASSERT_FATAL(fl > 0);
 		for (int k = 0; k < fl; k++) {
-			uint8_t *d = dup_exact(f, (size_t)k);
+			uint8_t *d = t_dup_exact(f, (size_t)k);
 			int r = perc_ekt_unwrap(ek, sizeof(ek), d, (size_t)k, &got);
 
 			/* a prefix is refused; only one that happens to end in
@@ -639,7 +628,7 @@ test_ektkey_truncated(void)
 	size_t n = t_hex(EKTKEY_HEX, ref, sizeof(ref));
 
 	for (size_t k = 0; k < n; k++) {
-		uint8_t *d = dup_exact(ref, k);
+		uint8_t *d = t_dup_exact(ref, k);
 
 		CU_ASSERT_EQUAL(perc_ektkey_decode(d, k, &got), PERC_R_TRUNCATED);
 		free(d);
@@ -845,7 +834,7 @@ test_tun_truncated(void)
 		CU_ASSERT_FATAL(n > 0);
 		/* cut anywhere: the header promises more than there is */
 		for (int k = 0; k < n; k++) {
-			uint8_t *d = dup_exact(b, (size_t)k);
+			uint8_t *d = t_dup_exact(b, (size_t)k);
 
 			CU_ASSERT_EQUAL(perc_tun_frame(d, (size_t)k), 0);
 			CU_ASSERT_EQUAL(perc_tun_decode(d, (size_t)k, &tg), PERC_R_TRUNCATED);
@@ -854,7 +843,7 @@ test_tun_truncated(void)
 		/* body cut with the header made to agree: a field runs past
 		 * the end of the message */
 		for (int k = 3; k < n; k++) {
-			uint8_t *d = dup_exact(b, (size_t)k);
+			uint8_t *d = t_dup_exact(b, (size_t)k);
 
 			d[1] = (uint8_t)((k - 3) >> 8);
 			d[2] = (uint8_t)(k - 3);

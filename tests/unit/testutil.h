@@ -53,6 +53,19 @@ t_read_vectors(const char *name)
 	return buf;
 }
 
+/** A malloc'd copy of exactly n bytes, so that a read past the end shows up
+ *  under AddressSanitizer; aborts when out of memory. */
+static inline uint8_t *
+t_dup_exact(const uint8_t *p, size_t n)
+{
+	uint8_t *d = malloc(n ? n : 1);
+
+	if (d == NULL)
+		abort();
+	memcpy(d, p, n);
+	return d;
+}
+
 /** The ipsec-mb architectures this CPU runs (AUTO excluded); returns count. */
 static inline int
 t_archs(enum perc_arch *out)
