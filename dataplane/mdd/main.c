@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * perc-mdd: the PERC Media Distribution Device.
+ *
+ *   perc-mdd [EAL options] -- --addr IP [--addr IP ...] --port N --provision FILE
+ *
+ * Lifecycle as in DPDK's l2fwd: EAL init, the application's options after
+ * "--", ports, workers launched on every worker lcore, the control loop on
+ * the main lcore, then stop and close ports and rte_eal_cleanup().
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "mdd.h"
+
+#define DEFAULT_PORT 3478
+#define RXD 1024
+#define TXD 1024
+
+static const char usage_text[] =
+	"usage: perc-mdd [EAL options] -- [options]\n"
+	"\n"
+	"The PERC Media Distribution Device: forwards double-encrypted SRTP (RFC 8723)\n"
+	"and plain SRTP between the endpoints of each conference, opening and re-sealing\n"
+	"only the hop-by-hop layer. Every port the EAL brings up carries media; each\n"
+	"worker lcore gets one RX and one TX queue per port; the main lcore runs the\n"
+	"control loop. Needs at least one worker lcore (e.g. EAL -l 0-1).\n"
+	"\n"
+	"options:\n"
+	"  --addr IP            a media address of this MDD (IPv4 or IPv6; repeatable)\n"
+	"  --port N             the UDP port for all media (default 3478)\n"
+	"  --provision FILE     conferences, endpoints and hop-by-hop keys (JSON; see\n"
+	"                       docs/provisioning.md)\n"
+	"  --arch A             crypto code path: auto (default), sse, avx, avx2, avx512\n"
+	"  --stats-interval S   one-line summary every S seconds (default 1; 0 = off)\n"
+	"  --stats-json FILE    write every counter as JSON on exit\n"
+	"  --exit-when-idle MS  exit after MS milliseconds without a received frame\n"
+	"                       (for pcap replays); waits for the first frame\n"
+	"  --udp-csum           check UDP checksums of IPv4 input and write them on\n"
+	"                       IPv4 output (IPv6 always)\n"
+	"  --mbufs N            mbufs in the pool (default 16383)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"example (no NIC):\n"
+	"  perc-mdd --no-huge -m 512 -l 0-1 --vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap \\\n"
+	"      -- --addr 192.0.2.1 --port 3478 --provision prov.json --exit-when-idle 500\n";
+
+struct opts {
+	const char *provision;
+	const char *stats_json;
+	int arch;
+	double stats_interval;
+	long idle_ms;
+	unsigned mbufs;
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	g_mdd.stop = true;
+}
+
+static int __attribute__((format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "perc-mdd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see perc-mdd -- --help)\n");
+	return -1;
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "addr", required_argument, NULL, 'a' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "provision", required_argument, NULL, 'P' },
+		{ "arch", required_argument, NULL, 'A' },
+		{ "stats-interval", required_argument, NULL, 's' },
+		{ "stats-json", required_argument, NULL, 'j' },
+		{ "exit-when-idle", required_argument, NULL, 'i' },
+		{ "udp-csum", no_argument, NULL, 'c' },
+		{ "mbufs", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+
+	o->arch = PERC_ARCH_AUTO;
+	o->stats_interval = 1;
+	o->idle_ms = -1;
+	o->mbufs = 16383;
+	g_mdd.media_port = DEFAULT_PORT;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a': {
+			struct prov_addr *a = &g_mdd.addrs[g_mdd.n_addrs];
+			char buf[80];
+
+			if (g_mdd.n_addrs == MDD_MAX_ADDRS)
+				return fail("at most 8 --addr (got more at '%s')", optarg);
+			/* reuse the provisioning parser: "IP" becomes "IP:1" */
+			snprintf(buf, sizeof(buf), strchr(optarg, ':') ? "[%s]:1" : "%s:1", optarg);
+			if (prov_parse_addr(buf, a) != 0)
+				return fail("--addr '%s' is not an IPv4 or IPv6 address", optarg);
+			g_mdd.n_addrs++;
+			break;
+		}
+		case 'p': {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v < 1 || v > 65535)
+				return fail("--port takes 1..65535, not '%s'", optarg);
+			g_mdd.media_port = (uint16_t)v;
+			break;
+		}
+		case 'P':
+			o->provision = optarg;
+			break;
+		case 'A':
+			o->arch = perc_arch_parse(optarg);
+			if (o->arch < 0 || o->arch == PERC_ARCH_LIBSRTP)
+				return fail("--arch '%s': use auto, sse, avx, avx2 or avx512", optarg);
+			break;
+		case 's':
+			o->stats_interval = strtod(optarg, &end);
+			if (*end || o->stats_interval < 0)
+				return fail("--stats-interval takes seconds >= 0, not '%s'", optarg);
+			break;
+		case 'j':
+			o->stats_json = optarg;
+			break;
+		case 'i':
+			o->idle_ms = strtol(optarg, &end, 10);
+			if (*end || o->idle_ms < 1)
+				return fail("--exit-when-idle takes milliseconds >= 1, not '%s'", optarg);
+			break;
+		case 'c':
+			g_mdd.udp_csum_check = true;
+			g_mdd.udp_csum_tx = true;
+			break;
+		case 'm':
+			o->mbufs = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || o->mbufs < 1024)
+				return fail("--mbufs takes a number >= 1024, not '%s'", optarg);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			return fail("%s", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return fail("unexpected argument '%s'", argv[optind]);
+	if (g_mdd.n_addrs == 0)
+		return fail("%s", "no media address: give --addr IP (the address endpoints send to)");
+	if (o->provision == NULL)
+		return fail("%s", "no --provision FILE: nothing to forward (docs/provisioning.md)");
+	return 0;
+}
+
+static int
+port_init(uint16_t port, unsigned nq, struct rte_mempool *pool)
+{
+	struct rte_eth_dev_info di;
+	struct rte_eth_conf conf;
+	uint16_t nrx, ntx, rxd = RXD, txd = TXD;
+	int r;
+
+	memset(&conf, 0, sizeof(conf));
+	r = rte_eth_dev_info_get(port, &di);
+	if (r != 0)
+		return r;
+	nrx = (uint16_t)RTE_MIN(nq, di.max_rx_queues);
+	ntx = (uint16_t)nq;
+	if (di.max_tx_queues < nq) {
+		fprintf(stderr, "perc-mdd: port %u offers %u TX queues, %u workers need one each: "
+				"use fewer worker lcores (-l) or give the port more queues\n",
+			port, di.max_tx_queues, nq);
+		return -EINVAL;
+	}
+	if (nrx > 1 && (di.flow_type_rss_offloads & RTE_ETH_RSS_UDP)) {
+		/* RSS on the 5-tuple keeps one sender on one worker */
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			di.flow_type_rss_offloads & (RTE_ETH_RSS_UDP | RTE_ETH_RSS_IP);
+	}
+	r = rte_eth_dev_configure(port, nrx, ntx, &conf);
+	if (r != 0)
+		return r;
+	r = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	if (r != 0)
+		return r;
+	for (uint16_t q = 0; q < nrx; q++)
+		if ((r = rte_eth_rx_queue_setup(port, q, rxd, rte_eth_dev_socket_id(port), NULL,
+						pool)) != 0)
+			return r;
+	for (uint16_t q = 0; q < ntx; q++)
+		if ((r = rte_eth_tx_queue_setup(port, q, txd, rte_eth_dev_socket_id(port), NULL)) != 0)
+			return r;
+	r = rte_eth_dev_start(port);
+	if (r != 0)
+		return r;
+	rte_eth_promiscuous_enable(port);
+	return 0;
+}
+
+static int
+setup_workers(struct mdd *m, int arch)
+{
+	unsigned lcore, i = 0;
+	size_t qs_size;
+
+	m->n_workers = rte_lcore_count() - 1;
+	if (m->n_workers == 0)
+		return fail("%s", "no worker lcore: give the EAL at least two lcores (e.g. -l 0-1)");
+	if (m->n_workers > MDD_MAX_WORKERS)
+		m->n_workers = MDD_MAX_WORKERS;
+	m->workers = rte_zmalloc("workers", m->n_workers * sizeof(*m->workers), RTE_CACHE_LINE_SIZE);
+	qs_size = rte_rcu_qsbr_get_memsize(m->n_workers);
+	m->qs = rte_zmalloc("qsbr", qs_size, RTE_CACHE_LINE_SIZE);
+	m->punt = rte_ring_create("mdd_punt", 1024, (int)rte_socket_id(), RING_F_SC_DEQ);
+	if (m->workers == NULL || m->qs == NULL || m->punt == NULL ||
+	    rte_rcu_qsbr_init(m->qs, m->n_workers) != 0)
+		return fail("%s", "out of memory for the workers");
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct mdd_worker *w = &m->workers[i];
+		char name[32];
+
+		if (i == m->n_workers)
+			break;
+		w->idx = i;
+		w->lcore = lcore;
+		w->engine = perc_engine_create((enum perc_arch)arch);
+		if (w->engine == NULL)
+			return fail("the crypto engine '%s' cannot run on this CPU (try --arch auto)",
+				    perc_arch_name((enum perc_arch)arch));
+		snprintf(name, sizeof(name), "mdd_hand%u", i);
+		w->handoff = rte_ring_create(name, 4096, (int)rte_lcore_to_socket_id(lcore),
+					     RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "mdd_ctx%u", i);
+		w->ctl_tx = rte_ring_create(name, 512, (int)rte_lcore_to_socket_id(lcore),
+					    RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->handoff == NULL || w->ctl_tx == NULL)
+			return fail("%s", "out of memory for the worker rings");
+		i++;
+	}
+	return 0;
+}
+
+static void
+drain_ring(struct rte_ring *r)
+{
+	void *p;
+
+	while (r != NULL && rte_ring_dequeue(r, &p) == 0)
+		rte_pktmbuf_free(p);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct prov prov = { 0 };
+	struct prov_error perr;
+	char err[512];
+	uint16_t pid;
+	int eal, rc = 1;
+	uint64_t hz, next_stats, last_rx_t, last_rx = 0;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			bool after_dashes = false;
+
+			for (int j = 1; j < i; j++)
+				after_dashes |= strcmp(argv[j], "--") == 0;
+			if (after_dashes || i == 1) {
+				fputs(usage_text, stdout);
+				return 0;
+			}
+		}
+	eal = rte_eal_init(argc, argv);
+	if (eal < 0) {
+		fprintf(stderr, "perc-mdd: EAL initialisation failed: %s\n"
+				"(hugepages: tools/demo reserves them; or run with --no-huge -m 512)\n",
+			rte_strerror(rte_errno));
+		return 2;
+	}
+	argc -= eal;
+	argv += eal;
+	if (parse_opts(argc, argv, &o) != 0)
+		goto out_eal;
+	if (prov_load(o.provision, &prov, &perr) != 0) {
+		fprintf(stderr, "perc-mdd: %s\n", perr.msg);
+		goto out_eal;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	RTE_ETH_FOREACH_DEV(pid) {
+		if (g_mdd.n_ports == MDD_MAX_PORTS)
+			break;
+		g_mdd.ports[g_mdd.n_ports++] = pid;
+	}
+	if (g_mdd.n_ports == 0) {
+		fprintf(stderr, "perc-mdd: no port: give the EAL a NIC (-a PCI) or a virtual device "
+				"(--vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap)\n");
+		goto out_prov;
+	}
+	if (setup_workers(&g_mdd, o.arch) != 0)
+		goto out_prov;
+	g_mdd.pool = rte_pktmbuf_pool_create("mdd_mbufs", o.mbufs, 256, 0,
+					     RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (g_mdd.pool == NULL) {
+		fprintf(stderr, "perc-mdd: cannot create %u mbufs: %s (lower --mbufs or give the "
+				"EAL more memory with -m)\n",
+			o.mbufs, rte_strerror(rte_errno));
+		goto out_prov;
+	}
+	for (unsigned i = 0; i < g_mdd.n_ports; i++) {
+		struct rte_ether_addr mac;
+		int r = port_init(g_mdd.ports[i], g_mdd.n_workers, g_mdd.pool);
+
+		if (r != 0) {
+			fprintf(stderr, "perc-mdd: port %u cannot start: %s\n", g_mdd.ports[i],
+				rte_strerror(-r));
+			goto out_ports;
+		}
+		rte_eth_macaddr_get(g_mdd.ports[i], &mac);
+		memcpy(g_mdd.port_mac[i], mac.addr_bytes, 6);
+	}
+	if (mdd_setup_from_prov(&g_mdd, &prov, err, sizeof(err)) != 0) {
+		fprintf(stderr, "perc-mdd: %s\n", err);
+		mdd_teardown(&g_mdd);
+		goto out_ports;
+	}
+	prov_free(&prov);
+	printf("perc-mdd: %u conference(s), %u endpoint(s), %u worker(s), %u port(s), crypto %s\n",
+	       g_mdd.n_confs, g_mdd.n_legs, g_mdd.n_workers, g_mdd.n_ports,
+	       perc_arch_name(perc_engine_arch(g_mdd.workers[0].engine)));
+	fflush(stdout);
+
+	for (unsigned i = 0; i < g_mdd.n_workers; i++)
+		rte_eal_remote_launch(mdd_worker_main, &g_mdd.workers[i], g_mdd.workers[i].lcore);
+
+	hz = rte_get_tsc_hz();
+	next_stats = rte_get_tsc_cycles() + (uint64_t)(o.stats_interval * (double)hz);
+	last_rx_t = rte_get_tsc_cycles();
+	while (!g_mdd.stop) {
+		uint64_t now, rx;
+
+		if (mdd_control_poll(&g_mdd) == 0)
+			rte_delay_us_sleep(200);
+		now = rte_get_tsc_cycles();
+		if (o.stats_interval > 0 && now >= next_stats) {
+			mdd_stats_line(&g_mdd, stdout, o.stats_interval);
+			next_stats = now + (uint64_t)(o.stats_interval * (double)hz);
+		}
+		if (o.idle_ms > 0) {
+			rx = mdd_counter_total(&g_mdd, MDD_C_rx_frames);
+			if (rx != last_rx) {
+				last_rx = rx;
+				last_rx_t = now;
+			} else if (rx > 0 && now - last_rx_t > (uint64_t)o.idle_ms * hz / 1000) {
+				g_mdd.stop = true;
+			}
+		}
+	}
+	rte_eal_mp_wait_lcore();
+	/* what the control thread still holds */
+	mdd_control_poll(&g_mdd);
+	if (o.stats_interval > 0)
+		mdd_stats_line(&g_mdd, stdout, o.stats_interval);
+	rc = 0;
+	if (o.stats_json != NULL && mdd_stats_json(&g_mdd, o.stats_json) != 0) {
+		fprintf(stderr, "perc-mdd: cannot write %s: %s\n", o.stats_json, strerror(errno));
+		rc = 1;
+	}
+	mdd_teardown(&g_mdd);
+out_ports:
+	for (unsigned i = 0; i < g_mdd.n_ports; i++) {
+		rte_eth_dev_stop(g_mdd.ports[i]);
+		rte_eth_dev_close(g_mdd.ports[i]);
+	}
+	for (unsigned i = 0; g_mdd.workers != NULL && i < g_mdd.n_workers; i++) {
+		drain_ring(g_mdd.workers[i].handoff);
+		drain_ring(g_mdd.workers[i].ctl_tx);
+		perc_engine_destroy(g_mdd.workers[i].engine);
+	}
+	drain_ring(g_mdd.punt);
+out_prov:
+	prov_free(&prov);
+out_eal:
+	rte_eal_cleanup();
+	return rc;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * perc-mdd's dataplane state: conferences, endpoint legs, streams, workers.
+ *
+ * Ownership (ARCHITECTURE.md): a leg is owned by one worker, the one that
+ * receives its packets; that worker alone writes the leg's streams (ROC,
+ * replay windows, the SSRC table) and every outbound context fed from them.
+ * Keys are read-only once published. The control thread builds everything
+ * off the fast path and publishes it before the workers start (and, for
+ * run-time changes, through RCU).
+ */
+#ifndef MDD_MDD_H
+#define MDD_MDD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_atomic.h>
+#include <rte_hash.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "counters.h"
+#include "perc/srtp.h"
+#include "pkt.h"
+#include "provision.h"
+
+#define MDD_MAX_WORKERS 32
+#define MDD_MAX_PORTS 8
+#define MDD_MAX_ADDRS 8
+#define MDD_BURST 32
+/** Largest RTP/RTCP packet (UDP payload) the MDD forwards. */
+#define MDD_MAX_MEDIA 1500u
+/** Replay window of a sender's inbound stream and of outbound contexts. */
+#define MDD_IN_WINDOW PERC_REPLAY_DEFAULT
+#define MDD_OUT_WINDOW PERC_REPLAY_MIN
+
+struct mdd_conf;
+struct mdd_leg;
+
+/** One SSRC sent by one leg. The owner worker writes it. */
+struct mdd_stream {
+	uint32_t ssrc;
+	struct perc_stream *in;      /**< sender's HBH layer: ROC, replay */
+	struct perc_stream **out;    /**< per conference leg index: receiver ROC / SRTCP index */
+};
+
+/** SSRC table slot of a leg: open addressing, written by the owner only;
+ *  idx1 is published last (release) so other workers may read it. */
+struct mdd_ssrc_slot {
+	uint32_t ssrc;
+	uint32_t idx1;               /**< stream index + 1; 0 = empty */
+};
+
+/** Hash key of a leg: the endpoint's address as the MDD sees it. */
+struct mdd_leg_key {
+	uint8_t family;              /**< AF_INET / AF_INET6 */
+	uint8_t pad;
+	uint16_t port;               /**< network order */
+	uint8_t ip[16];
+} __rte_packed;
+
+/** Where and how to send to a leg: egress port and prepared headers. */
+struct mdd_tx {
+	uint16_t port_id;
+	struct pkt_udp_tmpl tmpl;
+};
+
+/** One endpoint's media leg. */
+struct mdd_leg {
+	uint32_t conf_idx;           /**< index within its conference */
+	uint16_t worker;             /**< owning worker */
+	bool dbl;                    /**< double profile: the key is the outer half */
+	bool ekt;                    /**< packets carry an EKT field */
+	struct mdd_conf *conf;
+	const struct perc_profile *layer; /**< single profile of the HBH layer */
+	struct perc_key *rx_key;     /**< opens what the endpoint sends */
+	struct perc_key *rx_next;    /**< next rx key during a rekey, or NULL */
+	struct perc_key *tx_key;     /**< seals what the MDD sends to it */
+	/* next hop, double-buffered: a writer (the owner latching the
+	 * endpoint's source MAC, or the control thread after ARP / ND) fills
+	 * the spare copy and publishes it; every worker reads the current one */
+	struct mdd_tx tx[2];
+	uint32_t tx_gen;             /**< 0: next hop unknown; else tx[tx_gen & 1] */
+	uint8_t tx_wlock;            /**< writers try-lock (never waited on) */
+	struct pkt_udp_tmpl base;    /**< addresses and ports; MACs unset */
+	/* streams, owned by the worker */
+	struct mdd_stream *streams;
+	uint32_t n_streams;
+	uint32_t max_streams;
+	struct mdd_ssrc_slot *ssrc_tab;
+	uint32_t ssrc_mask;
+	uint32_t last_idx;           /**< last stream looked up (cache) */
+	char id[PROV_ID_MAX];
+	struct prov_addr addr;
+	struct mdd_leg_key key;
+};
+
+struct mdd_conf {
+	char id[PROV_ID_MAX];
+	uint32_t n_legs;
+	struct mdd_leg **legs;
+};
+
+/** Per-worker state, written by its lcore only (STYLE.md §2). */
+struct mdd_worker {
+	unsigned idx;
+	unsigned lcore;
+	struct perc_engine *engine;
+	struct rte_ring *handoff;     /**< frames owned by this worker, from others */
+	struct rte_ring *ctl_tx;      /**< frames the control thread sends */
+	struct mdd_counters ctr;
+	uint64_t busy_cycles, idle_cycles;
+} __rte_cache_aligned;
+
+/** Global state. */
+struct mdd {
+	/* configuration */
+	unsigned n_workers;
+	uint16_t n_ports;
+	uint16_t ports[MDD_MAX_PORTS];
+	uint8_t port_mac[MDD_MAX_PORTS][6];
+	uint16_t media_port;          /**< host order */
+	unsigned n_addrs;
+	struct prov_addr addrs[MDD_MAX_ADDRS];
+	bool udp_csum_check;          /**< verify UDP checksums of IPv4 input */
+	bool udp_csum_tx;             /**< write UDP checksums on IPv4 output */
+	/* tables */
+	struct rte_hash *legs_by_addr;
+	struct mdd_conf *confs;
+	unsigned n_confs;
+	struct mdd_leg **legs;
+	unsigned n_legs;
+	/* resources */
+	struct rte_mempool *pool;
+	struct rte_ring *punt;        /**< workers -> control */
+	struct rte_rcu_qsbr *qs;
+	struct mdd_worker *workers;
+	volatile bool stop;
+};
+
+extern struct mdd g_mdd;
+
+/** The current next hop of a leg, or NULL when it is not known yet. */
+static inline const struct mdd_tx *
+mdd_leg_tx(const struct mdd_leg *l)
+{
+	uint32_t g = __atomic_load_n(&l->tx_gen, __ATOMIC_ACQUIRE);
+
+	return g == 0 ? NULL : &l->tx[g & 1];
+}
+
+/* setup.c */
+/** Set a leg's next hop (port, MAC, VLAN). Returns false when another
+ *  writer holds the leg at this instant (the caller tries again later). */
+bool mdd_leg_set_nexthop(struct mdd_leg *l, uint16_t port, const uint8_t mac[6], uint16_t vlan);
+/** Build conferences, legs, streams and keys from a provisioning file; the
+ *  workers' engines must exist (keys are expanded for their architecture). */
+int mdd_setup_from_prov(struct mdd *m, const struct prov *p, char *err, size_t errlen);
+/** Zeroize keys and free the tables. */
+void mdd_teardown(struct mdd *m);
+/** Stream of ssrc in leg, or NULL (owner or reader). */
+struct mdd_stream *mdd_stream_find(struct mdd_leg *l, uint32_t ssrc);
+/** Claim a new stream for ssrc (owner worker only). NULL past the bound. */
+struct mdd_stream *mdd_stream_add(struct mdd_leg *l, uint32_t ssrc);
+/** Whether addr (network-order IPv4/IPv6 bytes of family) is one of ours. */
+bool mdd_is_our_addr(const struct mdd *m, int family, const uint8_t *ip);
+
+/* worker.c */
+int mdd_worker_main(void *arg);
+
+/* control.c */
+/** Handle punted frames and periodic work once; returns frames handled. */
+unsigned mdd_control_poll(struct mdd *m);
+/** Sum of one counter over all workers. */
+uint64_t mdd_counter_total(const struct mdd *m, unsigned ctr);
+/** One line of totals (rates since the previous call) to f. */
+void mdd_stats_line(struct mdd *m, FILE *f, double interval_s);
+/** All counters, per worker and total, as JSON to path; 0 or -1. */
+int mdd_stats_json(const struct mdd *m, const char *path);
+
+#endif

@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The fast path: one run-to-completion loop per worker lcore.
+ *
+ *  RX burst -> classify (L2-L4, RFC 7983) -> leg lookup -> EKT strip ->
+ *  stream lookup -> one engine burst opening the hop-by-hop layer ->
+ *  fan-out: per receiver a new mbuf and an out-of-place seal op with the
+ *  receiver's key -> engine bursts of seals -> headers, EKT re-appended ->
+ *  TX burst; unsent frames freed and counted.
+ *
+ * No locks, no syscalls, no malloc: mbufs come from the pool, streams were
+ * preallocated at set-up, counters are per worker.
+ */
+#include <string.h>
+#include <sys/socket.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "mdd.h"
+#include "perc/ekt.h"
+#include "perc/ohb.h"
+#include "perc/rtcp.h"
+#include "perc/rtp.h"
+
+#define CTR(w, name) ((w)->ctr.c[MDD_C_##name])
+#define TXQ_MAX 256
+#define SEAL_MAX PERC_BURST_MAX
+/* bytes a seal may add: tag (16) and the SRTCP index word (4), rounded up */
+#define SEAL_SLACK 32u
+
+/* A media packet between classification and the end of its fan-out. */
+struct media {
+	struct rte_mbuf *m;
+	struct mdd_leg *leg;
+	struct mdd_stream *st;
+	uint8_t *pkt;            /* RTP / SRTCP in the mbuf */
+	uint32_t len;            /* SRTP / SRTCP bytes (EKT field excluded) */
+	const uint8_t *ekt;      /* EKT field after the SRTP packet */
+	uint16_t ekt_len;
+	bool rtcp;
+};
+
+/* One copy on its way to a receiver. */
+struct copy {
+	struct rte_mbuf *m;
+	const struct mdd_tx *tx;     /* the receiver's next hop when queued */
+	const uint8_t *ekt;
+	uint16_t ekt_len;
+	bool rtcp;
+};
+
+/* Worker-local scratch, one per lcore (kept off the stack: ops are large). */
+struct wstate {
+	struct media media[MDD_BURST * 2];
+	struct perc_op open_op[MDD_BURST * 2];
+	struct perc_op *open_ops[MDD_BURST * 2];
+	unsigned n_media;
+	struct copy copies[SEAL_MAX];
+	struct perc_op seal_op[SEAL_MAX];
+	struct perc_op *seal_ops[SEAL_MAX];
+	unsigned n_seal;
+	struct rte_mbuf *txq[MDD_MAX_PORTS][TXQ_MAX];
+	unsigned n_tx[MDD_MAX_PORTS];
+	unsigned port_slot[RTE_MAX_ETHPORTS];
+	uint16_t queue;
+	struct mdd_leg_key last_key;
+	struct mdd_leg *last_leg;
+} __rte_cache_aligned;
+
+static struct wstate *wstates[MDD_MAX_WORKERS];
+
+static inline void
+drop(struct mdd_worker *w, struct rte_mbuf *m, unsigned ctr)
+{
+	w->ctr.c[ctr]++;
+	rte_pktmbuf_free(m);
+}
+
+static unsigned
+pkt_err_ctr(int err, size_t len)
+{
+	switch (err) {
+	case PKT_E_TRUNCATED:
+		return len < PKT_ETH_LEN ? MDD_C_eth_truncated : MDD_C_ip_truncated;
+	case PKT_E_IP_VERSION:
+		return MDD_C_ip_bad_version;
+	case PKT_E_IP_HDR:
+		return MDD_C_ip_bad_hdr;
+	case PKT_E_IP_LEN:
+		return MDD_C_ip_bad_len;
+	case PKT_E_FRAGMENT:
+		return MDD_C_ip_fragment;
+	case PKT_E_UDP_LEN:
+		return MDD_C_udp_bad_len;
+	default:
+		return MDD_C_udp_bad_csum;
+	}
+}
+
+/* ---- TX ---- */
+
+static void
+tx_flush(struct mdd_worker *w, struct wstate *ws, unsigned slot)
+{
+	unsigned n = ws->n_tx[slot], sent;
+
+	if (n == 0)
+		return;
+	sent = rte_eth_tx_burst(g_mdd.ports[slot], ws->queue, ws->txq[slot], (uint16_t)n);
+	for (unsigned i = 0; i < sent; i++)
+		CTR(w, tx_bytes) += rte_pktmbuf_pkt_len(ws->txq[slot][i]);
+	CTR(w, tx_frames) += sent;
+	for (unsigned i = sent; i < n; i++)
+		drop(w, ws->txq[slot][i], MDD_C_tx_full);
+	ws->n_tx[slot] = 0;
+}
+
+static inline void
+tx_add(struct mdd_worker *w, struct wstate *ws, uint16_t port, struct rte_mbuf *m)
+{
+	unsigned slot = ws->port_slot[port];
+
+	ws->txq[slot][ws->n_tx[slot]++] = m;
+	if (ws->n_tx[slot] == TXQ_MAX)
+		tx_flush(w, ws, slot);
+}
+
+/* ---- classify ---- */
+
+static struct mdd_leg *
+leg_lookup(struct wstate *ws, const struct pkt_info *pi)
+{
+	struct mdd_leg_key k;
+	void *data;
+
+	memset(&k, 0, sizeof(k));
+	k.family = (uint8_t)pi->family;
+	k.port = rte_cpu_to_be_16(pi->src_port);
+	memcpy(k.ip, pi->src_ip, pi->family == AF_INET ? 4 : 16);
+	if (ws->last_leg != NULL && memcmp(&k, &ws->last_key, sizeof(k)) == 0)
+		return ws->last_leg;
+	if (rte_hash_lookup_data(g_mdd.legs_by_addr, &k, &data) < 0)
+		return NULL;
+	ws->last_key = k;
+	ws->last_leg = data;
+	return data;
+}
+
+/* Remember where the endpoint's frames come from: its next-hop MAC (when no
+ * neighbour resolution gave one), VLAN and the port to answer on. */
+static inline void
+latch(struct mdd_leg *l, const struct pkt_info *pi, uint16_t port)
+{
+	const struct mdd_tx *cur = mdd_leg_tx(l);
+
+	if (cur == NULL || cur->port_id != port || cur->tmpl.vlan != pi->vlan ||
+	    memcmp(cur->tmpl.dst_mac, pi->src_mac, 6) != 0)
+		mdd_leg_set_nexthop(l, port, pi->src_mac, pi->vlan);
+}
+
+static void
+punt(struct mdd_worker *w, struct rte_mbuf *m)
+{
+	if (rte_ring_enqueue(g_mdd.punt, m) != 0) {
+		drop(w, m, MDD_C_punt_full);
+		return;
+	}
+	CTR(w, punted)++;
+}
+
+/* Classify one frame; media of this worker's legs goes to ws->media. */
+static void
+classify(struct mdd_worker *w, struct wstate *ws, struct rte_mbuf *m, bool handed)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t flen = rte_pktmbuf_data_len(m);
+	struct pkt_info pi;
+	struct mdd_leg *l;
+	struct media *md;
+	uint8_t *pl;
+	uint32_t plen, ssrc;
+	int r, el = 0;
+	enum perc_demux d;
+
+	if (!handed) {
+		CTR(w, rx_frames)++;
+		CTR(w, rx_bytes) += rte_pktmbuf_pkt_len(m);
+	}
+	if (m->nb_segs != 1) {
+		drop(w, m, MDD_C_oversized);
+		return;
+	}
+	r = pkt_parse(frame, flen, g_mdd.udp_csum_check, &pi);
+	if (r != PKT_OK) {
+		drop(w, m, pkt_err_ctr(r, flen));
+		return;
+	}
+	if (pi.kind != PKT_K_UDP) {
+		punt(w, m);
+		return;
+	}
+	if (pi.dst_port != g_mdd.media_port || !mdd_is_our_addr(&g_mdd, pi.family, pi.dst_ip)) {
+		drop(w, m, MDD_C_not_ours);
+		return;
+	}
+	pl = rte_pktmbuf_mtod_offset(m, uint8_t *, pi.payload_off);
+	plen = pi.payload_len;
+	d = perc_demux(pl, plen);
+	l = leg_lookup(ws, &pi);
+	if (l != NULL && l->worker != w->idx && !handed) {
+		/* the owner of this sender's streams is another worker */
+		if (rte_ring_enqueue(g_mdd.workers[l->worker].handoff, m) != 0)
+			drop(w, m, MDD_C_handoff_full);
+		else
+			CTR(w, handoff_out)++;
+		return;
+	}
+	if (l != NULL)
+		latch(l, &pi, m->port);
+	if (d == PERC_DEMUX_STUN || d == PERC_DEMUX_DTLS) {
+		punt(w, m);
+		return;
+	}
+	if (d != PERC_DEMUX_RTP && d != PERC_DEMUX_RTCP) {
+		/* RFC 7983 ranges: an RTP-like first byte with another version */
+		drop(w, m, plen > 0 && pl[0] >= 64 ? MDD_C_rtp_bad_version : MDD_C_not_media);
+		return;
+	}
+	if (l == NULL) {
+		drop(w, m, MDD_C_unknown_endpoint);
+		return;
+	}
+	if (plen > MDD_MAX_MEDIA) {
+		drop(w, m, MDD_C_oversized);
+		return;
+	}
+	if (d == PERC_DEMUX_RTP && l->ekt) {
+		/* EKT field: after the tag, outside both layers; kept as is */
+		el = perc_ekt_field_len(pl, plen);
+		if (el <= 0 || (uint32_t)el >= plen) {
+			drop(w, m, MDD_C_ekt_invalid);
+			return;
+		}
+	}
+	if (plen - (uint32_t)el < (d == PERC_DEMUX_RTP ? 12u : 8u)) {
+		drop(w, m, MDD_C_rtp_malformed);
+		return;
+	}
+	ssrc = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(pl + (d == PERC_DEMUX_RTP ? 8 : 4)));
+	md = &ws->media[ws->n_media];
+	md->st = l->last_idx < l->n_streams && l->streams[l->last_idx].ssrc == ssrc ?
+			 &l->streams[l->last_idx] :
+			 mdd_stream_find(l, ssrc);
+	if (md->st == NULL) {
+		md->st = mdd_stream_add(l, ssrc);
+		if (md->st == NULL) {
+			drop(w, m, MDD_C_stream_limit);
+			return;
+		}
+		CTR(w, streams_created)++;
+	}
+	l->last_idx = (uint32_t)(md->st - l->streams);
+	md->m = m;
+	md->leg = l;
+	md->pkt = pl;
+	md->rtcp = d == PERC_DEMUX_RTCP;
+	md->len = plen - (uint32_t)el;
+	md->ekt = el > 0 ? pl + plen - el : NULL;
+	md->ekt_len = (uint16_t)el;
+	if (el > 1)
+		CTR(w, ekt_full)++;
+	ws->n_media++;
+}
+
+/* ---- open ---- */
+
+static unsigned
+open_ctr(const struct media *md, int reason)
+{
+	switch (reason) {
+	case PERC_R_AUTH:
+		return md->rtcp ? MDD_C_srtcp_auth : MDD_C_srtp_auth;
+	case PERC_R_REPLAY:
+		return md->rtcp ? MDD_C_srtcp_replay : MDD_C_srtp_replay;
+	case PERC_R_TOO_OLD:
+		return md->rtcp ? MDD_C_srtcp_replay : MDD_C_srtp_too_old;
+	case PERC_R_KEY:
+		return MDD_C_no_key;
+	default:
+		return MDD_C_rtp_malformed;
+	}
+}
+
+/* Open the hop-by-hop layer of every media packet in one engine burst.
+ * Returns the number opened; ws->open_ops[0..n) are the good ones. */
+static unsigned
+open_all(struct mdd_worker *w, struct wstate *ws)
+{
+	unsigned n = ws->n_media, good;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct media *md = &ws->media[i];
+		struct perc_op *op = &ws->open_op[i];
+
+		op->key = md->leg->rx_key;
+		op->stream = md->st->in;
+		op->src = md->pkt;
+		op->dst = md->pkt;
+		op->len = md->len;
+		op->cap = md->len;
+		op->type = md->rtcp ? PERC_OP_RTCP_UNPROTECT : PERC_OP_RTP_UNPROTECT;
+		op->flags = 0;
+		ws->open_ops[i] = op;
+	}
+	good = perc_engine_run(w->engine, ws->open_ops, (uint16_t)n);
+	for (unsigned i = good; i < n; i++) {
+		struct perc_op *op = ws->open_ops[i];
+		struct media *md = &ws->media[op - ws->open_op];
+
+		drop(w, md->m, open_ctr(md, op->reason));
+		md->m = NULL;
+	}
+	return good;
+}
+
+/* ---- fan-out and seal ---- */
+
+static void
+seal_flush(struct mdd_worker *w, struct wstate *ws)
+{
+	unsigned n = ws->n_seal, good;
+
+	if (n == 0)
+		return;
+	good = perc_engine_run(w->engine, ws->seal_ops, (uint16_t)n);
+	for (unsigned i = 0; i < n; i++) {
+		struct perc_op *op = ws->seal_ops[i];
+		struct copy *c = &ws->copies[op - ws->seal_op];
+		const struct pkt_udp_tmpl *t = &c->tx->tmpl;
+		uint8_t *frame;
+		uint32_t ulen;
+
+		if (i >= good) {
+			drop(w, c->m, MDD_C_seal_failed);
+			continue;
+		}
+		frame = rte_pktmbuf_mtod(c->m, uint8_t *);
+		ulen = op->len;
+		if (c->ekt_len) {
+			memcpy(frame + t->hdr_len + ulen, c->ekt, c->ekt_len);
+			ulen += c->ekt_len;
+		}
+		c->m->data_len = (uint16_t)pkt_udp_write(frame, t, (uint16_t)ulen,
+							 t->family == AF_INET6 || g_mdd.udp_csum_tx);
+		c->m->pkt_len = c->m->data_len;
+		if (c->rtcp)
+			CTR(w, tx_rtcp)++;
+		else
+			CTR(w, tx_rtp)++;
+		tx_add(w, ws, c->tx->port_id, c->m);
+	}
+	ws->n_seal = 0;
+}
+
+/* Queue one sealed copy of an opened packet for receiver `to`. */
+static void
+copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
+	const struct perc_op *open, struct mdd_leg *to)
+{
+	const struct mdd_tx *tx = mdd_leg_tx(to);
+	const struct pkt_udp_tmpl *tmpl;
+	struct rte_mbuf *m;
+	struct copy *c;
+	struct perc_op *op;
+	uint32_t room;
+
+	if (tx == NULL) {
+		/* nothing heard from it and no ARP / ND answer yet */
+		CTR(w, no_nexthop)++;
+		return;
+	}
+	tmpl = &tx->tmpl;
+	if (ws->n_seal == SEAL_MAX)
+		seal_flush(w, ws);
+	m = rte_pktmbuf_alloc(g_mdd.pool);
+	if (m == NULL) {
+		CTR(w, no_mbuf)++;
+		return;
+	}
+	room = rte_pktmbuf_tailroom(m);
+	if (room < tmpl->hdr_len + open->len + SEAL_SLACK + md->ekt_len) {
+		drop(w, m, MDD_C_oversized);
+		return;
+	}
+	c = &ws->copies[ws->n_seal];
+	op = &ws->seal_op[ws->n_seal];
+	c->m = m;
+	c->tx = tx;
+	c->ekt = md->ekt;
+	c->ekt_len = md->ekt_len;
+	c->rtcp = md->rtcp;
+	op->key = to->tx_key;
+	op->stream = md->st->out[to->conf_idx];
+	op->src = md->pkt;
+	op->dst = rte_pktmbuf_mtod(m, uint8_t *) + tmpl->hdr_len;
+	op->len = open->len;
+	op->cap = room - tmpl->hdr_len - md->ekt_len;
+	op->type = md->rtcp ? PERC_OP_RTCP_PROTECT : PERC_OP_RTP_PROTECT;
+	op->flags = 0;
+	ws->seal_ops[ws->n_seal] = op;
+	ws->n_seal++;
+}
+
+/* RTCP feedback naming a media SSRC goes to the leg that sends it. */
+static struct mdd_leg *
+feedback_target(const struct media *md, uint32_t len)
+{
+	struct perc_rtcp_pkt p[PERC_RTCP_MAX_PKTS];
+	int n = perc_rtcp_parse(md->pkt, len, p, PERC_RTCP_MAX_PKTS);
+	struct mdd_conf *c = md->leg->conf;
+
+	for (int i = 0; i < n; i++) {
+		if ((p[i].pt != PERC_RTCP_RTPFB && p[i].pt != PERC_RTCP_PSFB) || p[i].media_ssrc == 0)
+			continue;
+		for (uint32_t j = 0; j < c->n_legs; j++)
+			if (c->legs[j] != md->leg && mdd_stream_find(c->legs[j], p[i].media_ssrc))
+				return c->legs[j];
+	}
+	return NULL;
+}
+
+static void
+fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
+{
+	for (unsigned i = 0; i < good; i++) {
+		const struct perc_op *op = ws->open_ops[i];
+		struct media *md = &ws->media[op - ws->open_op];
+		struct mdd_conf *c = md->leg->conf;
+		struct mdd_leg *only = NULL;
+		unsigned sent = 0;
+
+		if (md->rtcp) {
+			CTR(w, rx_rtcp)++;
+			only = feedback_target(md, op->len);
+		} else {
+			struct perc_ohb o;
+
+			CTR(w, rx_rtp)++;
+			if (md->leg->dbl &&
+			    perc_ohb_parse(md->pkt + op->hdr_len, op->len - op->hdr_len, &o) != PERC_R_OK) {
+				drop(w, md->m, MDD_C_ohb_invalid);
+				md->m = NULL;
+				continue;
+			}
+		}
+		for (uint32_t j = 0; j < c->n_legs; j++) {
+			struct mdd_leg *to = c->legs[j];
+
+			if (to == md->leg || (only != NULL && to != only))
+				continue;
+			copy_to(w, ws, md, op, to);
+			sent++;
+		}
+		if (sent == 0)
+			CTR(w, no_receivers)++;
+	}
+	/* the copies read the opened packets: seal before freeing them */
+	seal_flush(w, ws);
+	for (unsigned i = 0; i < ws->n_media; i++)
+		if (ws->media[i].m != NULL)
+			rte_pktmbuf_free(ws->media[i].m);
+	ws->n_media = 0;
+}
+
+static void
+process_media(struct mdd_worker *w, struct wstate *ws)
+{
+	unsigned good;
+
+	if (ws->n_media == 0)
+		return;
+	good = open_all(w, ws);
+	fan_out(w, ws, good);
+}
+
+/* ---- the loop ---- */
+
+int
+mdd_worker_main(void *arg)
+{
+	struct mdd_worker *w = arg;
+	struct wstate *ws;
+	struct rte_mbuf *pkts[MDD_BURST];
+	uint64_t t0 = rte_rdtsc(), t1;
+
+	ws = rte_zmalloc("wstate", sizeof(*ws), RTE_CACHE_LINE_SIZE);
+	if (ws == NULL)
+		return -1;
+	wstates[w->idx] = ws;
+	ws->queue = (uint16_t)w->idx;
+	for (unsigned i = 0; i < g_mdd.n_ports; i++)
+		ws->port_slot[g_mdd.ports[i]] = i;
+	rte_rcu_qsbr_thread_register(g_mdd.qs, w->idx);
+	rte_rcu_qsbr_thread_online(g_mdd.qs, w->idx);
+
+	while (!g_mdd.stop) {
+		unsigned work = 0, n;
+
+		for (unsigned p = 0; p < g_mdd.n_ports; p++) {
+			n = rte_eth_rx_burst(g_mdd.ports[p], ws->queue, pkts, MDD_BURST);
+			work += n;
+			for (unsigned i = 0; i < n; i++)
+				classify(w, ws, pkts[i], false);
+			process_media(w, ws);
+		}
+		n = rte_ring_dequeue_burst(w->handoff, (void **)pkts, MDD_BURST, NULL);
+		if (n > 0) {
+			work += n;
+			CTR(w, handoff_in) += n;
+			for (unsigned i = 0; i < n; i++)
+				classify(w, ws, pkts[i], true);
+			process_media(w, ws);
+		}
+		n = rte_ring_dequeue_burst(w->ctl_tx, (void **)pkts, MDD_BURST, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			CTR(w, ctl_tx)++;
+			tx_add(w, ws, pkts[i]->port, pkts[i]);
+		}
+		work += n;
+		for (unsigned p = 0; p < g_mdd.n_ports; p++)
+			tx_flush(w, ws, p);
+		rte_rcu_qsbr_quiescent(g_mdd.qs, w->idx);
+		t1 = rte_rdtsc();
+		if (work)
+			w->busy_cycles += t1 - t0;
+		else
+			w->idle_cycles += t1 - t0;
+		t0 = t1;
+	}
+	rte_rcu_qsbr_thread_offline(g_mdd.qs, w->idx);
+	rte_rcu_qsbr_thread_unregister(g_mdd.qs, w->idx);
+	wstates[w->idx] = NULL;
+	rte_free(ws);
+	return 0;
+}
