@@ -15,8 +15,9 @@
  *     "ssrcs": [1234]}]}]}
  * Optional per endpoint: "max_streams" (default PROV_DEFAULT_MAX_STREAMS),
  * "ekt" (bool: packets carry an EKT field; default true for double
- * profiles, false for single ones). IPv6 addresses are written
- * "[2001:db8::1]:40000".
+ * profiles, false for single ones, where true is refused). IPv6 addresses
+ * are written "[2001:db8::1]:40000". "ssrcs" is required but may be [].
+ * docs/provisioning.md describes every field, default and refusal.
  */
 #ifndef MDD_PROVISION_H
 #define MDD_PROVISION_H
@@ -68,33 +69,44 @@ struct prov {
 	unsigned n_endpoints;                /* over all conferences */
 };
 
-/** Why a file was refused: "FILE:LINE:COL: reason". */
+/** Why a file was refused. msg is "FILE:LINE:COL: what: reason" (what
+ *  names the conference or endpoint, e.g. `endpoint "b" of conference
+ *  "c1"`), or "FILE: reason" when no position applies (file cannot be
+ *  opened or is empty); a message too long for msg ends in "...". */
 struct prov_error {
-	int line;
-	int column;
+	int line;                  /* 1-based; 0 when none */
+	int column;                /* 1-based, in characters; 0 when none */
 	char msg[256];
 };
 
 /**
  * Parse and validate a provisioning file. Checks: JSON syntax; known keys
  * only; ids non-empty, unique (conference ids globally, endpoint ids within
- * their conference); addresses parse, have a port, and no two endpoints
- * share one; profile known; key and salt lengths those of one layer of the
- * profile; ssrcs unique within a conference and at most max_streams per
- * endpoint. Returns 0 and fills p, or -1 and fills err.
+ * their conference), at most PROV_ID_MAX-1 bytes of printable ASCII without
+ * '"' or '\'; addresses parse, have a port, are neither unspecified nor
+ * IPv4-mapped IPv6, and no two endpoints (in any conference) share one;
+ * profile known; key and salt lengths those of one layer of the profile;
+ * ssrcs 0..2^32-1, at most PROV_MAX_SSRCS, unique within a conference and at
+ * most max_streams per endpoint; max_streams 1..PROV_MAX_STREAMS_LIMIT.
+ * Lines and columns point at the value at fault (at the object for a
+ * missing key). Returns 0 and fills p (release with prov_free), or -1,
+ * fills err and leaves p empty (prov_free on it is harmless).
  */
 int prov_load(const char *path, struct prov *p, struct prov_error *err);
 
 /** The same from a string (tests); "<string>" stands for the file name. */
 int prov_parse(const char *text, struct prov *p, struct prov_error *err);
 
-/** Zeroize the keys and free everything prov_load allocated. */
+/** Zeroize the keys and free everything prov_load allocated; leaves p
+ *  empty, so a second call does nothing. */
 void prov_free(struct prov *p);
 
-/** Parse "a.b.c.d:port" or "[v6]:port"; 0 or -1. */
+/** Parse "a.b.c.d:port" or "[v6]:port" (numeric only, no zone; port
+ *  1..65535); 0 or -1. Accepts what the provisioning file refuses for
+ *  endpoints (0.0.0.0, [::], IPv4-mapped). */
 int prov_parse_addr(const char *s, struct prov_addr *a);
 
-/** Format an address as above into buf (at least 64 bytes). */
+/** Format an address as above into buf (at least 64 bytes); returns buf. */
 const char *prov_format_addr(const struct prov_addr *a, char *buf, size_t len);
 
 #endif
