@@ -28,7 +28,7 @@
 	_(ctl_tx,         "frames the control thread sent through this worker") \
 	_(streams_created, "streams created for a new SSRC of a known endpoint") \
 	_(ekt_full,       "packets that carried a Full EKT field") \
-	_(rekey_next,     "packets that opened with the next hop-by-hop key")
+	_(rekey_next,     "packets that opened with the alternative (next or previous) key")
 
 #define MDD_FOREACH_DROP(_) \
 	_(eth_truncated,  "frame shorter than its Ethernet header") \

@@ -375,6 +375,7 @@ main(int argc, char **argv)
 
 		if (mdd_control_poll(&g_mdd) == 0)
 			rte_delay_us_sleep(200);
+		mdd_rekey_tick(&g_mdd);
 		now = rte_get_tsc_cycles();
 		if (o.stats_interval > 0 && now >= next_stats) {
 			mdd_stats_line(&g_mdd, stdout, o.stats_interval);

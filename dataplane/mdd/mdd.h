@@ -54,6 +54,9 @@ struct mdd_ssrc_slot {
 	uint32_t idx1;               /**< stream index + 1; 0 = empty */
 };
 
+/** How long a previous rx key still opens late packets after a rekey. */
+#define MDD_REKEY_GRACE_MS 500
+
 /** Hash key of a leg: the endpoint's address as the MDD sees it. */
 struct mdd_leg_key {
 	uint8_t family;              /**< AF_INET / AF_INET6 */
@@ -76,8 +79,16 @@ struct mdd_leg {
 	bool ekt;                    /**< packets carry an EKT field */
 	struct mdd_conf *conf;
 	const struct perc_profile *layer; /**< single profile of the HBH layer */
+	/* rx keys: a packet that fails with rx_key is tried with rx_alt, which
+	 * is the next key (a rekey in progress: the first packet it opens makes
+	 * it current) or the previous one (kept for a grace period). Written by
+	 * the control thread, read by the owner; retired keys are freed after
+	 * an RCU grace period. */
 	struct perc_key *rx_key;     /**< opens what the endpoint sends */
-	struct perc_key *rx_next;    /**< next rx key during a rekey, or NULL */
+	struct perc_key *rx_alt;     /**< next or previous rx key, or NULL */
+	bool rx_alt_is_next;
+	struct perc_key *rx_alt_used; /**< owner: the alt key that last opened a packet */
+	uint64_t rx_alt_retire;      /**< control: TSC when the previous key goes */
 	struct perc_key *tx_key;     /**< seals what the MDD sends to it */
 	/* next hop, double-buffered: a writer (the owner latching the
 	 * endpoint's source MAC, or the control thread after ARP / ND) fills
@@ -138,6 +149,7 @@ struct mdd {
 	struct rte_ring *punt;        /**< workers -> control */
 	struct rte_rcu_qsbr *qs;
 	struct mdd_worker *workers;
+	uint64_t keys_retired;        /**< control: previous keys zeroized and freed */
 	volatile bool stop;
 };
 
@@ -170,6 +182,10 @@ bool mdd_is_our_addr(const struct mdd *m, int family, const uint8_t *ip);
 
 /* worker.c */
 int mdd_worker_main(void *arg);
+
+/** Promote next rx keys that have opened a packet and retire previous ones
+ *  whose grace period is over (control thread). */
+void mdd_rekey_tick(struct mdd *m);
 
 /* control.c */
 /** Handle punted frames and periodic work once; returns frames handled. */

@@ -690,6 +690,29 @@ get_ekt(struct pctx *c, json_t *obj, uint32_t oloc, struct prov_endpoint *ep)
 	return 0;
 }
 
+/* The optional next rx key: both halves or neither. */
+static int
+get_rx_next(struct pctx *c, json_t *obj, uint32_t oloc, struct prov_endpoint *ep)
+{
+	uint32_t at;
+	bool k = json_object_get(obj, "rx_key_next") != NULL;
+	bool s = json_object_get(obj, "rx_salt_next") != NULL;
+
+	if (!k && !s)
+		return 0;
+	if (k != s) {
+		member(c, obj, oloc, k ? "rx_key_next" : "rx_salt_next", &at);
+		return perr(c, at, "%s without %s: give both (the next hop-by-hop key and its "
+			    "salt) or neither", k ? "rx_key_next" : "rx_salt_next",
+			    k ? "rx_salt_next" : "rx_key_next");
+	}
+	if (get_hex(c, obj, oloc, "rx_key_next", ep->profile, ep->rx_key_next, ep->key_len) != 0 ||
+	    get_hex(c, obj, oloc, "rx_salt_next", ep->profile, ep->rx_salt_next, ep->salt_len) != 0)
+		return -1;
+	ep->has_rx_next = true;
+	return 0;
+}
+
 /* ---- duplicates ---- */
 
 /* One id, address or SSRC, with where it was written. */
@@ -878,9 +901,10 @@ out:
 
 static const char *const ep_keys[] = {
 	"id", "addr", "profile", "rx_key", "rx_salt", "tx_key", "tx_salt", "ssrcs",
-	"max_streams", "ekt", NULL,
+	"max_streams", "ekt", "rx_key_next", "rx_salt_next", NULL,
 };
-#define EP_KEYS "id, addr, profile, rx_key, rx_salt, tx_key, tx_salt, ssrcs, max_streams, ekt"
+#define EP_KEYS "id, addr, profile, rx_key, rx_salt, tx_key, tx_salt, ssrcs, max_streams, ekt, " \
+	"rx_key_next, rx_salt_next"
 
 /* Growable positions of the ssrcs (per conference) and addresses (file). */
 struct locs {
@@ -938,7 +962,8 @@ parse_endpoint(struct pctx *c, const struct prov_conference *cf, json_t *obj, ui
 	    get_hex(c, obj, oloc, "tx_salt", ep->profile, ep->tx_salt, ep->salt_len) != 0 ||
 	    get_max_streams(c, obj, oloc, &ep->max_streams) != 0 ||
 	    get_ssrcs(c, obj, oloc, ep) != 0 ||
-	    get_ekt(c, obj, oloc, ep) != 0)
+	    get_ekt(c, obj, oloc, ep) != 0 ||
+	    get_rx_next(c, obj, oloc, ep) != 0)
 		return -1;
 	member(c, obj, oloc, "ssrcs", &at);
 	el = loc_child(&c->L, at);

@@ -14,6 +14,9 @@
  *     "rx_key": "HEX", "rx_salt": "HEX", "tx_key": "HEX", "tx_salt": "HEX",
  *     "ssrcs": [1234]}]}]}
  * Optional per endpoint: "max_streams" (default PROV_DEFAULT_MAX_STREAMS),
+ * "rx_key_next" and "rx_salt_next" (together: the key the endpoint switches
+ * to next; packets open with either, and the first one that opens with the
+ * next key makes it current),
  * "ekt" (bool: packets carry an EKT field; default true for double
  * profiles, false for single ones, where true is refused). IPv6 addresses
  * are written "[2001:db8::1]:40000". "ssrcs" is required but may be [].
@@ -48,6 +51,10 @@ struct prov_endpoint {
 	/* hop-by-hop keys: for double profiles the outer halves */
 	uint8_t rx_key[32], rx_salt[14];
 	uint8_t tx_key[32], tx_salt[14];
+	/* optional: the key the endpoint will send with next (a rekey in
+	 * progress); the MDD opens with either and promotes it on first use */
+	bool has_rx_next;
+	uint8_t rx_key_next[32], rx_salt_next[14];
 	uint8_t key_len, salt_len;           /* of one layer */
 	uint32_t ssrcs[PROV_MAX_SSRCS];
 	unsigned n_ssrcs;

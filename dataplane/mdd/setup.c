@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <rte_cycles.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
@@ -203,6 +204,14 @@ setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx
 	l->worker = (uint16_t)(m->n_legs % m->n_workers);
 	l->rx_key = new_key(e, l->layer, pe->rx_key, pe->rx_salt);
 	l->tx_key = new_key(e, l->layer, pe->tx_key, pe->tx_salt);
+	if (pe->has_rx_next) {
+		l->rx_alt = new_key(e, l->layer, pe->rx_key_next, pe->rx_salt_next);
+		l->rx_alt_is_next = true;
+		if (l->rx_alt == NULL) {
+			snprintf(err, errlen, "endpoint %s: next key set-up failed", pe->id);
+			return -1;
+		}
+	}
 	if (l->rx_key == NULL || l->tx_key == NULL) {
 		snprintf(err, errlen, "endpoint %s: key set-up failed", pe->id);
 		return -1;
@@ -289,6 +298,37 @@ out:
 }
 
 void
+mdd_rekey_tick(struct mdd *m)
+{
+	uint64_t now = rte_get_tsc_cycles();
+
+	for (unsigned i = 0; i < m->n_legs; i++) {
+		struct mdd_leg *l = m->legs[i];
+		struct perc_key *alt = __atomic_load_n(&l->rx_alt, __ATOMIC_ACQUIRE);
+
+		if (alt == NULL)
+			continue;
+		if (l->rx_alt_is_next &&
+		    __atomic_load_n(&l->rx_alt_used, __ATOMIC_ACQUIRE) == alt) {
+			/* the endpoint sends with the next key: it becomes current,
+			 * the old one stays as alt for late packets */
+			struct perc_key *old = l->rx_key;
+
+			l->rx_alt_is_next = false;
+			l->rx_alt_retire = now + MDD_REKEY_GRACE_MS * rte_get_tsc_hz() / 1000;
+			__atomic_store_n(&l->rx_key, alt, __ATOMIC_RELEASE);
+			__atomic_store_n(&l->rx_alt, old, __ATOMIC_RELEASE);
+		} else if (!l->rx_alt_is_next && now >= l->rx_alt_retire) {
+			__atomic_store_n(&l->rx_alt, NULL, __ATOMIC_RELEASE);
+			/* no worker may still hold it in an op */
+			rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
+			free_key(alt);
+			m->keys_retired++;
+		}
+	}
+}
+
+void
 mdd_teardown(struct mdd *m)
 {
 	for (unsigned i = 0; i < m->n_legs; i++) {
@@ -303,7 +343,7 @@ mdd_teardown(struct mdd *m)
 		rte_free(l->streams);
 		rte_free(l->ssrc_tab);
 		free_key(l->rx_key);
-		free_key(l->rx_next);
+		free_key(l->rx_alt);
 		free_key(l->tx_key);
 		rte_free(l);
 	}

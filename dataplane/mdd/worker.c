@@ -41,6 +41,7 @@ struct media {
 	uint8_t *pkt;            /* RTP / SRTCP in the mbuf */
 	uint32_t len;            /* SRTP / SRTCP bytes (EKT field excluded) */
 	const uint8_t *ekt;      /* EKT field after the SRTP packet */
+	struct perc_key *alt;    /* the leg's alternative rx key at open time */
 	uint16_t ekt_len;
 	bool rtcp;
 };
@@ -59,6 +60,7 @@ struct wstate {
 	struct media media[MDD_BURST * 2];
 	struct perc_op open_op[MDD_BURST * 2];
 	struct perc_op *open_ops[MDD_BURST * 2];
+	uint8_t scratch[MDD_BURST * 2][MDD_MAX_MEDIA]; /* packets of legs in a rekey */
 	unsigned n_media;
 	struct copy copies[SEAL_MAX];
 	struct perc_op seal_op[SEAL_MAX];
@@ -297,17 +299,25 @@ open_ctr(const struct media *md, int reason)
 }
 
 /* Open the hop-by-hop layer of every media packet in one engine burst.
- * Returns the number opened; ws->open_ops[0..n) are the good ones. */
+ * Packets of a leg in a rekey (an alternative rx key installed) are kept
+ * aside first, since a failed in-place open leaves garbage: those that
+ * fail with the current key are tried again with the alternative in a
+ * second burst. Returns the number opened; ws->open_ops[0..n) are the good
+ * ones. */
 static unsigned
 open_all(struct mdd_worker *w, struct wstate *ws)
 {
-	unsigned n = ws->n_media, good;
+	unsigned n = ws->n_media, good, nretry = 0;
+	struct perc_op *retry[MDD_BURST * 2];
 
 	for (unsigned i = 0; i < n; i++) {
 		struct media *md = &ws->media[i];
 		struct perc_op *op = &ws->open_op[i];
 
-		op->key = md->leg->rx_key;
+		op->key = __atomic_load_n(&md->leg->rx_key, __ATOMIC_ACQUIRE);
+		md->alt = __atomic_load_n(&md->leg->rx_alt, __ATOMIC_ACQUIRE);
+		if (md->alt != NULL)
+			memcpy(ws->scratch[i], md->pkt, md->len);
 		op->stream = md->st->in;
 		op->src = md->pkt;
 		op->dst = md->pkt;
@@ -322,8 +332,32 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 		struct perc_op *op = ws->open_ops[i];
 		struct media *md = &ws->media[op - ws->open_op];
 
+		if (op->reason == PERC_R_AUTH && md->alt != NULL) {
+			memcpy(md->pkt, ws->scratch[op - ws->open_op], md->len);
+			op->key = md->alt;
+			op->len = md->len;
+			retry[nretry++] = op;
+			continue;
+		}
 		drop(w, md->m, open_ctr(md, op->reason));
 		md->m = NULL;
+	}
+	if (nretry > 0) {
+		unsigned ok = perc_engine_run(w->engine, retry, (uint16_t)nretry);
+
+		for (unsigned i = 0; i < nretry; i++) {
+			struct media *md = &ws->media[retry[i] - ws->open_op];
+
+			if (i < ok) {
+				/* tell the control thread which key the endpoint uses */
+				__atomic_store_n(&md->leg->rx_alt_used, md->alt, __ATOMIC_RELEASE);
+				CTR(w, rekey_next)++;
+				ws->open_ops[good++] = retry[i];
+			} else {
+				drop(w, md->m, open_ctr(md, retry[i]->reason));
+				md->m = NULL;
+			}
+		}
 	}
 	return good;
 }
