@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# perc-pcaptest: gen -> forward (the reference MDD) -> check must pass for
+# several configurations; a forwarded pcap spoiled in known ways must fail
+# check with the right complaint.
+# usage: test_pcaptest.sh PERC_PCAPTEST TMPDIR
+set -u
+B=$1 T=$2
+pass=0 fail=0
+rm -rf "$T" && mkdir -p "$T" || exit 1
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect RC WANT_OUTPUT_SUBSTRING -- cmd... (stdout and stderr together)
+expect() {
+	local rc=$1 want=$2 o r; shift 3
+	o=$("$@" 2>&1); r=$?
+	if [ "$r" != "$rc" ]; then bad "rc $r (want $rc): $*"; printf '%s\n' "$o" | head -25; return 1; fi
+	if [ -n "$want" ] && [[ "$o" != *"$want"* ]]; then
+		bad "output lacks '$want': $*"; printf '%s\n' "$o" | head -25; return 1
+	fi
+	ok
+}
+
+# gen -> forward -> check, all clean
+cfg() { # cfg NAME gen-options...
+	local d=$T/$1; shift
+	expect 0 "gen: " -- "$B" gen --dir "$d" "$@" || return
+	# forward also checks that every bad frame was dropped with its counter
+	expect 0 "frames out" -- "$B" forward --dir "$d" --out "$d/out.pcap" || return
+	expect 0 " 0 missing, 0 duplicate, 0 wrong" -- "$B" check --dir "$d" --out "$d/out.pcap"
+}
+
+cfg default
+cfg ipv6 --ipv6
+cfg rtcp --rtcp
+cfg bad --bad
+cfg all6 --ipv6 --rtcp --bad --seed 7
+cfg single --profile SRTP_AES128_CM_HMAC_SHA1_80 --rtcp --bad
+cfg single32 --profile SRTP_AES128_CM_HMAC_SHA1_32 --rtcp --bad --ipv6
+cfg gcm256 --profile SRTP_AEAD_AES_256_GCM --rtcp --bad
+cfg double256 --profile DOUBLE_AEAD_AES_256_GCM_AEAD_AES_256_GCM --rtcp --bad
+cfg small --size 2 --conferences 1 --packets 4 --bad --rtcp --seq-start 65535 --payload 0
+
+# every bad kind is there, each with a counter name from the forwarder's list
+for c in eth_truncated ip_truncated ip_bad_len ip_fragment udp_bad_len not_ours \
+	rtp_bad_version rtp_malformed srtp_auth srtp_replay unknown_endpoint stream_limit \
+	ekt_invalid oversized; do
+	if grep -q "\"counter\": \"$c\"" "$T/bad/secrets.json"; then ok; else bad "no bad frame for $c"; fi
+done
+if grep -q '"counter": "ekt_invalid"' "$T/single/secrets.json"; then
+	bad "single profile with an EKT bad frame"
+else ok; fi
+[ "$(grep -c '"counter": "ip_fragment"' "$T/all6/secrets.json")" = 1 ] && ok || bad "IPv6 fragment frame"
+
+# the same seed gives the same files; another seed other keys
+"$B" gen --dir "$T/again" >/dev/null
+for f in in.pcap provision.json secrets.json; do
+	cmp -s "$T/default/$f" "$T/again/$f" && ok || bad "gen is not deterministic ($f)"
+done
+"$B" gen --dir "$T/seed2" --seed 2 >/dev/null
+cmp -s "$T/default/provision.json" "$T/seed2/provision.json" && bad "--seed changes nothing" || ok
+
+# spoil a forwarded pcap: MODE IN OUT SECRETS
+mutate() {
+	python3 - "$@" <<'EOF'
+import json, struct, sys
+
+mode, src, dst, secrets = sys.argv[1:5]
+raw = open(src, 'rb').read()
+endian = '<' if raw[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+head, recs, off = raw[:24], [], 24
+while off < len(raw):
+    ts1, ts2, incl, orig = struct.unpack(endian + 'IIII', raw[off:off + 16])
+    recs.append([raw[off:off + 16], bytearray(raw[off + 16:off + 16 + incl])])
+    off += 16 + incl
+sec = json.load(open(secrets))
+
+def csum(b):
+    if len(b) % 2:
+        b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), bytes(b)))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+def layout(f):
+    v6 = f[12:14] == b'\x86\xdd'
+    return v6, 14, 14 + (40 if v6 else 20)
+
+def fix(f):
+    v6, l3, l4 = layout(f)
+    if v6:
+        src, dst = f[l3 + 8:l3 + 24], f[l3 + 24:l3 + 40]
+    else:
+        f[l3 + 10:l3 + 12] = b'\0\0'
+        f[l3 + 10:l3 + 12] = struct.pack('!H', csum(f[l3:l4]))
+        src, dst = f[l3 + 12:l3 + 16], f[l3 + 16:l3 + 20]
+    n = len(f) - l4
+    f[l4 + 6:l4 + 8] = b'\0\0'
+    pseudo = src + dst + (struct.pack('!IxxxB', n, 17) if v6 else struct.pack('!xBH', 17, n))
+    c = csum(pseudo + f[l4:]) or 0xffff
+    f[l4 + 6:l4 + 8] = struct.pack('!H', c)
+
+def is_rtp(f):
+    _, _, l4 = layout(f)
+    return not 192 <= f[l4 + 9] <= 223
+
+# a frame from the middle that carries RTP
+k = len(recs) // 2
+while not is_rtp(recs[k][1]):
+    k += 1
+f = recs[k][1]
+_, l3, l4 = layout(f)
+if mode == 'drop':
+    del recs[k]
+elif mode == 'dup':
+    recs.insert(k + 1, [recs[k][0], bytearray(f)])
+elif mode == 'swap':
+    recs[k], recs[k + 1] = recs[k + 1], recs[k]
+elif mode in ('flip', 'csum'):
+    f[l4 + 8 + 24] ^= 0x10
+    if mode == 'flip':
+        fix(f)
+elif mode == 'mac':
+    f[0:6] = bytes.fromhex('02deadbeef00')
+elif mode == 'back':
+    ssrc = struct.unpack('!I', f[l4 + 16:l4 + 20])[0]
+    ep = next(e for e in sec['endpoints'] if ssrc in e['ssrcs'])
+    f[0:6] = bytes.fromhex(ep['mac'].replace(':', ''))
+    host, port = ep['addr'].rsplit(':', 1)
+    import ipaddress
+    ip = ipaddress.ip_address(host.strip('[]')).packed
+    if len(ip) == 16:
+        f[l3 + 24:l3 + 40] = ip
+    else:
+        f[l3 + 16:l3 + 20] = ip
+    f[l4 + 2:l4 + 4] = struct.pack('!H', int(port))
+    fix(f)
+else:
+    sys.exit('unknown mode ' + mode)
+with open(dst, 'wb') as o:
+    o.write(head)
+    for h, d in recs:
+        ts1, ts2, _, _ = struct.unpack(endian + 'IIII', h)
+        o.write(struct.pack(endian + 'IIII', ts1, ts2, len(d), len(d)))
+        o.write(d)
+EOF
+}
+
+for d in default all6; do
+	D=$T/$d
+	spoil() { # spoil MODE RC WANT
+		if mutate "$1" "$D/out.pcap" "$D/$1.pcap" "$D/secrets.json"; then
+			expect "$2" "$3" -- "$B" check --dir "$D" --out "$D/$1.pcap"
+		else bad "mutate $1 ($d)"; fi
+	}
+	spoil drop 1 "1 missing, 0 duplicate, 0 wrong"
+	spoil drop 1 "missing: sender c"
+	spoil dup 1 "0 missing, 1 duplicate, 0 wrong"
+	spoil dup 1 "delivered 2 times"
+	spoil swap 0 " 0 missing, 0 duplicate, 0 wrong"
+	spoil flip 1 "outer layer does not open with"
+	spoil csum 1 "UDP checksum wrong"
+	spoil mac 1 "is not the receiver's MAC"
+	spoil back 1 "sent back to its sender"
+	spoil back 1 "1 missing, 0 duplicate, 1 wrong"
+done
+
+# a forwarder that breaks one rule with valid crypto: check names the rule
+fault() { # fault DIR NAME WANT
+	expect 0 "on purpose" -- "$B" forward --quiet --fault "$2" --dir "$T/$1" --out "$T/$1/f-$2.pcap" &&
+		expect 1 "$3" -- "$B" check --dir "$T/$1" --out "$T/$1/f-$2.pcap"
+}
+fault all6 fb-to-all "belongs only to"
+fault all6 to-sender "sent back to its sender"
+fault all6 no-reseal "still sealed with the sender's rx key"
+fault all6 roc "sealed with ROC 1, but the receiver's ROC for this SSRC is 0"
+fault all6 ekt "EKT field differs from the one the sender attached"
+fault all6 pt "header rewritten (PT, SEQ or marker)"
+fault single to-sender "sent back to its sender"
+fault single roc "sealed with ROC 1"
+fault double256 fb-to-all "belongs only to"
+
+# nothing forwarded: everything is missing; the input alone is no output
+expect 1 " 0 delivered, " -- "$B" check --dir "$T/bad" --out "$T/bad/in.pcap"
+
+# usage
+expect 0 "usage: perc-pcaptest gen" -- "$B" gen --help
+expect 0 "usage: perc-pcaptest check" -- "$B" check --help
+expect 0 "usage: perc-pcaptest forward" -- "$B" forward --help
+expect 0 "commands:" -- "$B" --help
+expect 2 "no command" -- "$B"
+expect 2 "unknown command" -- "$B" frobnicate
+expect 2 "--dir DIR is required" -- "$B" gen
+expect 2 "unrecognized option '--bogus'" -- "$B" gen --bogus
+expect 2 "requires an argument" -- "$B" check --dir
+expect 2 "unknown --fault" -- "$B" forward --dir "$T/default" --out "$T/x.pcap" --fault nope
+expect 2 "unknown profile" -- "$B" gen --dir "$T/x" --profile NOPE
+expect 2 "--size wants a number from 2 to 64" -- "$B" gen --dir "$T/x" --size 1
+expect 2 "--mdd-addr is IPv4 but --ipv6 was given" -- "$B" gen --dir "$T/x" --ipv6 --mdd-addr 192.0.2.9
+expect 2 "--bad needs --packets 4" -- "$B" gen --dir "$T/x" --bad --packets 3
+expect 2 "--out OUT.pcap are required" -- "$B" check --dir "$T/default"
+expect 2 "secrets.json" -- "$B" check --dir "$T/nonexistent" --out "$T/default/out.pcap"
+expect 2 "nope.pcap" -- "$B" check --dir "$T/default" --out "$T/nope.pcap"
+
+echo "test_pcaptest: $pass passed, $fail failed"
+[ "$fail" = 0 ]
