@@ -184,7 +184,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 }
 
 static int
-port_init(uint16_t port, unsigned nq, struct rte_mempool *pool)
+port_init(uint16_t port, unsigned nq, struct rte_mempool *pool, uint16_t *nrxq)
 {
 	struct rte_eth_dev_info di;
 	struct rte_eth_conf conf;
@@ -225,6 +225,8 @@ port_init(uint16_t port, unsigned nq, struct rte_mempool *pool)
 	r = rte_eth_dev_start(port);
 	if (r != 0)
 		return r;
+	/* workers beyond the port's RX queues get its traffic by hand-off */
+	*nrxq = nrx;
 	rte_eth_promiscuous_enable(port);
 	return 0;
 }
@@ -343,7 +345,7 @@ main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < g_mdd.n_ports; i++) {
 		struct rte_ether_addr mac;
-		int r = port_init(g_mdd.ports[i], g_mdd.n_workers, g_mdd.pool);
+		int r = port_init(g_mdd.ports[i], g_mdd.n_workers, g_mdd.pool, &g_mdd.port_nrxq[i]);
 
 		if (r != 0) {
 			fprintf(stderr, "perc-mdd: port %u cannot start: %s\n", g_mdd.ports[i],

@@ -133,6 +133,7 @@ struct mdd {
 	uint16_t n_ports;
 	uint16_t ports[MDD_MAX_PORTS];
 	uint8_t port_mac[MDD_MAX_PORTS][6];
+	uint16_t port_nrxq[MDD_MAX_PORTS]; /**< RX queues: a worker polls queue idx if < this */
 	uint16_t media_port;          /**< host order */
 	unsigned n_addrs;
 	struct prov_addr addrs[MDD_MAX_ADDRS];

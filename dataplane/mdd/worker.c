@@ -214,6 +214,10 @@ classify(struct mdd_worker *w, struct wstate *ws, struct rte_mbuf *m, bool hande
 	plen = pi.payload_len;
 	d = perc_demux(pl, plen);
 	l = leg_lookup(ws, &pi);
+	/* latch before any hand-off: the worker that sees the frame first
+	 * keeps next hops in arrival order (the update is multi-writer safe) */
+	if (l != NULL && !handed)
+		latch(l, &pi, m->port);
 	if (l != NULL && l->worker != w->idx && !handed) {
 		/* the owner of this sender's streams is another worker */
 		if (rte_ring_enqueue(g_mdd.workers[l->worker].handoff, m) != 0)
@@ -222,8 +226,6 @@ classify(struct mdd_worker *w, struct wstate *ws, struct rte_mbuf *m, bool hande
 			CTR(w, handoff_out)++;
 		return;
 	}
-	if (l != NULL)
-		latch(l, &pi, m->port);
 	if (d == PERC_DEMUX_STUN || d == PERC_DEMUX_DTLS) {
 		punt(w, m);
 		return;
@@ -546,6 +548,8 @@ mdd_worker_main(void *arg)
 		unsigned work = 0, n;
 
 		for (unsigned p = 0; p < g_mdd.n_ports; p++) {
+			if (ws->queue >= g_mdd.port_nrxq[p])
+				continue;
 			n = rte_eth_rx_burst(g_mdd.ports[p], ws->queue, pkts, MDD_BURST);
 			work += n;
 			for (unsigned i = 0; i < n; i++)

@@ -27,7 +27,7 @@
 #define MAX_SRC_MACS 4u
 
 static const char usage_text[] =
-	"usage: perc-pcaptest check --dir DIR --out OUT.pcap\n"
+	"usage: perc-pcaptest check --dir DIR --out OUT.pcap [--out OUT2.pcap ...]\n"
 	"\n"
 	"Verifies every frame a Media Distributor wrote (OUT.pcap) against what\n"
 	"the endpoints sent (DIR/in.pcap) and every key (DIR/secrets.json):\n"
@@ -1037,8 +1037,9 @@ static const struct option long_opts[] = {
 int
 pt_cmd_check(int argc, char **argv)
 {
-	const char *dir = NULL, *outp = NULL;
-	struct pt_pcap in = { 0 }, out = { 0 };
+	const char *dir = NULL, *outp[8];
+	unsigned n_out = 0;
+	struct pt_pcap in = { 0 }, out[8];
 	uint64_t expected, delivered, missing, dup, early;
 	char path[4096], err[512], mac[24];
 	struct chk c;
@@ -1052,7 +1053,9 @@ pt_cmd_check(int argc, char **argv)
 			dir = optarg;
 			break;
 		case 'o':
-			outp = optarg;
+			if (n_out == 8)
+				return pt_usage_error(CMD, "at most 8 --out files");
+			outp[n_out++] = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -1063,8 +1066,9 @@ pt_cmd_check(int argc, char **argv)
 	}
 	if (optind < argc)
 		return pt_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	if (dir == NULL || outp == NULL)
+	if (dir == NULL || n_out == 0)
 		return pt_usage_error(CMD, "--dir DIR and --out OUT.pcap are required");
+	memset(out, 0, sizeof(out));
 	c.e = perc_engine_create(PERC_ARCH_AUTO);
 	if (c.e == NULL) {
 		die("no crypto engine");
@@ -1074,17 +1078,24 @@ pt_cmd_check(int argc, char **argv)
 		die("%s", err);
 		goto out;
 	}
-	if (pt_pcap_read(pt_path(path, sizeof(path), dir, "in.pcap"), &in, err, sizeof(err)) != 0 ||
-	    pt_pcap_read(outp, &out, err, sizeof(err)) != 0) {
+	if (pt_pcap_read(pt_path(path, sizeof(path), dir, "in.pcap"), &in, err, sizeof(err)) != 0) {
 		die("%s", err);
 		goto out;
 	}
+	for (unsigned f = 0; f < n_out; f++)
+		if (pt_pcap_read(outp[f], &out[f], err, sizeof(err)) != 0) {
+			die("%s", err);
+			goto out;
+		}
 	if (setup_keys(&c) != 0 || read_input(&c, &in) != 0)
 		goto out;
-	for (size_t i = 0; i < out.n; i++) {
-		c.cur_frame = (unsigned)i + 1;
-		out_frame(&c, &out.p[i]);
-	}
+	/* several files: one per TX queue of a multi-worker forwarder; each
+	 * receiver's copies of one SSRC come from one worker, so one file */
+	for (unsigned f = 0; f < n_out; f++)
+		for (size_t i = 0; i < out[f].n; i++) {
+			c.cur_frame = (unsigned)i + 1;
+			out_frame(&c, &out[f].p[i]);
+		}
 	tally(&c, &expected, &delivered, &missing, &dup, &early);
 	printf("check: %llu frames, %llu rtp, %llu rtcp, %llu expected deliveries, %llu delivered, %llu missing, %llu duplicate, %llu wrong\n",
 	       (unsigned long long)c.frames, (unsigned long long)c.rtp, (unsigned long long)c.rtcp,
@@ -1105,7 +1116,8 @@ pt_cmd_check(int argc, char **argv)
 	rc = missing == 0 && dup == 0 && c.wrong == 0 ? PT_EX_OK : PT_EX_FAIL;
 out:
 	pt_pcap_free(&in);
-	pt_pcap_free(&out);
+	for (unsigned f = 0; f < n_out; f++)
+		pt_pcap_free(&out[f]);
 	chk_free(&c);
 	return rc;
 }
