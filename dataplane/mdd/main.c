@@ -46,7 +46,9 @@ static const char usage_text[] =
 	"  --port N             the UDP port for all media (default 3478)\n"
 	"  --provision FILE     conferences, endpoints and hop-by-hop keys (JSON; see\n"
 	"                       docs/provisioning.md)\n"
-	"  --arch A             crypto code path: auto (default), sse, avx, avx2, avx512\n"
+	"  --arch A             crypto code path: auto (default), sse, avx, avx2, avx512;\n"
+	"                       libsrtp runs the same pipeline on libsrtp2 per packet\n"
+	"                       (the baseline for benchmarks; one worker only)\n"
 	"  --stats-interval S   one-line summary every S seconds (default 1; 0 = off)\n"
 	"  --stats-json FILE    write every counter as JSON on exit\n"
 	"  --exit-when-idle MS  exit after MS milliseconds without a received frame\n"
@@ -142,8 +144,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'A':
 			o->arch = perc_arch_parse(optarg);
-			if (o->arch < 0 || o->arch == PERC_ARCH_LIBSRTP)
-				return fail("--arch '%s': use auto, sse, avx, avx2 or avx512", optarg);
+			if (o->arch < 0)
+				return fail("--arch '%s': use auto, sse, avx, avx2, avx512 or libsrtp",
+					    optarg);
 			break;
 		case 's':
 			o->stats_interval = strtod(optarg, &end);
@@ -335,6 +338,11 @@ main(int argc, char **argv)
 	}
 	if (setup_workers(&g_mdd, o.arch) != 0)
 		goto out_prov;
+	if (o.arch == PERC_ARCH_LIBSRTP && g_mdd.n_workers > 1) {
+		/* a libsrtp2 session holds per-SSRC state: one thread only */
+		fail("--arch libsrtp runs with one worker lcore only (got %u)", g_mdd.n_workers);
+		goto out_prov;
+	}
 	g_mdd.pool = rte_pktmbuf_pool_create("mdd_mbufs", o.mbufs, 256, 0,
 					     RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (g_mdd.pool == NULL) {

@@ -14,9 +14,9 @@ bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
-# run NAME "GEN ARGS" [workers]: gen, forward, check, counters
+# run NAME "GEN ARGS" [workers] ["MDD ARGS"]: gen, forward, check, counters
 run() {
-	local name=$1 gargs=$2 workers=${3:-1} d="$WORK/$1" addr=192.0.2.1 lcores vdev outs=()
+	local name=$1 gargs=$2 workers=${3:-1} margs=${4:-} d="$WORK/$1" addr=192.0.2.1 lcores vdev outs=()
 	mkdir -p "$d"
 	# shellcheck disable=SC2086
 	if ! "$PT" gen --dir "$d" $gargs >"$d/gen.log" 2>&1; then
@@ -34,7 +34,7 @@ run() {
 	if ! timeout 60 "$MDD" --no-huge --no-pci -m 256 --lcores "$lcores" \
 		--file-prefix "perc-test-$$-$name" --log-level=lib.eal:error --vdev "$vdev" -- \
 		--addr "$addr" --port 3478 --provision "$d/provision.json" --exit-when-idle 300 \
-		--stats-interval 0 --stats-json "$d/stats.json" >"$d/mdd.log" 2>&1; then
+		--stats-interval 0 --stats-json "$d/stats.json" $margs >"$d/mdd.log" 2>&1; then
 		bad "$name: perc-mdd failed: $(tail -2 "$d/mdd.log" | tr '\n' ' ')"; return
 	fi
 	if "$PT" check --dir "$d" "${outs[@]}" >"$d/check.log" 2>&1; then
@@ -76,6 +76,10 @@ run single_gcm256 "--rtcp --bad --profile SRTP_AEAD_AES_256_GCM"
 run fanout "--size 8 --conferences 1 --packets 30"
 run two_workers "--rtcp --bad --conferences 4" 2
 run one_worker "--rtcp --bad --conferences 4" 1
+# the same pipeline on libsrtp2 per packet (the benchmark baseline), and on
+# the SSE code path of ipsec-mb
+run libsrtp "--rtcp --bad" 1 "--arch libsrtp"
+run sse "--rtcp --bad --ipv6" 1 "--arch sse"
 # two workers give the same deliveries as one
 a=$(grep -o '[0-9]* delivered' "$WORK/two_workers/check.log")
 b=$(grep -o '[0-9]* delivered' "$WORK/one_worker/check.log")
