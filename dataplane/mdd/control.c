@@ -331,6 +331,7 @@ mdd_stats_json(const struct mdd *m, const char *path)
 		json_object_set_new(c, ctl_names[i], json_integer((json_int_t)ctl[i]));
 	json_object_set_new(root, "total", counters_obj(total));
 	json_object_set_new(root, "workers", workers);
+	json_object_set_new(c, "keys_retired", json_integer((json_int_t)m->keys_retired));
 	json_object_set_new(root, "control", c);
 	r = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(root);
