@@ -77,6 +77,10 @@ struct mdd_leg {
 	uint16_t worker;             /**< owning worker */
 	bool dbl;                    /**< double profile: the key is the outer half */
 	bool ekt;                    /**< packets carry an EKT field */
+	bool rewrite;                /**< PT / SEQ / marker rewritten toward it */
+	int8_t marker;               /**< -1 keep, 0 clear, 1 set */
+	uint16_t seq_offset;
+	uint8_t pt_map[128];
 	struct mdd_conf *conf;
 	const struct perc_profile *layer; /**< single profile of the HBH layer */
 	/* rx keys: a packet that fails with rx_key is tried with rx_alt, which

@@ -690,6 +690,64 @@ get_ekt(struct pctx *c, json_t *obj, uint32_t oloc, struct prov_endpoint *ep)
 	return 0;
 }
 
+/* The optional rewrite toward this endpoint: pt_map, seq_offset, marker. */
+static int
+get_rewrite(struct pctx *c, json_t *obj, uint32_t oloc, struct prov_endpoint *ep)
+{
+	uint32_t at;
+	json_t *v;
+
+	for (unsigned i = 0; i < 128; i++)
+		ep->pt_map[i] = (uint8_t)i;
+	ep->marker = -1;
+	v = member(c, obj, oloc, "pt_map", &at);
+	if (v != NULL) {
+		const char *k;
+		json_t *m;
+
+		if (!json_is_object(v))
+			return perr(c, at, "pt_map must be an object {\"96\": 100, ...}, got %s",
+				    jtype(v));
+		json_object_foreach(v, k, m) {
+			char *end;
+			long from = strtol(k, &end, 10);
+			json_int_t to;
+
+			if (*k == 0 || *end != 0 || from < 0 || from > 127)
+				return perr(c, at, "pt_map key \"%.16s\" is not a payload type 0..127",
+					    k);
+			if (!json_is_integer(m) || (to = json_integer_value(m)) < 0 || to > 127)
+				return perr(c, at, "pt_map[\"%s\"] must be a payload type 0..127", k);
+			ep->pt_map[from] = (uint8_t)to;
+			ep->rewrite |= from != to;
+		}
+	}
+	v = member(c, obj, oloc, "seq_offset", &at);
+	if (v != NULL) {
+		json_int_t x;
+
+		if (!json_is_integer(v) || (x = json_integer_value(v)) < 0 || x > 65535)
+			return perr(c, at, "seq_offset must be an integer 0..65535");
+		ep->seq_offset = (uint16_t)x;
+		ep->rewrite |= x != 0;
+	}
+	v = member(c, obj, oloc, "marker", &at);
+	if (v != NULL) {
+		const char *s = json_is_string(v) ? json_string_value(v) : "";
+
+		if (strcmp(s, "keep") == 0)
+			ep->marker = -1;
+		else if (strcmp(s, "clear") == 0)
+			ep->marker = 0;
+		else if (strcmp(s, "set") == 0)
+			ep->marker = 1;
+		else
+			return perr(c, at, "marker must be \"keep\", \"clear\" or \"set\"");
+		ep->rewrite |= ep->marker >= 0;
+	}
+	return 0;
+}
+
 /* The optional next rx key: both halves or neither. */
 static int
 get_rx_next(struct pctx *c, json_t *obj, uint32_t oloc, struct prov_endpoint *ep)
@@ -901,10 +959,11 @@ out:
 
 static const char *const ep_keys[] = {
 	"id", "addr", "profile", "rx_key", "rx_salt", "tx_key", "tx_salt", "ssrcs",
-	"max_streams", "ekt", "rx_key_next", "rx_salt_next", NULL,
+	"max_streams", "ekt", "rx_key_next", "rx_salt_next", "pt_map", "seq_offset", "marker",
+	NULL,
 };
 #define EP_KEYS "id, addr, profile, rx_key, rx_salt, tx_key, tx_salt, ssrcs, max_streams, ekt, " \
-	"rx_key_next, rx_salt_next"
+	"rx_key_next, rx_salt_next, pt_map, seq_offset, marker"
 
 /* Growable positions of the ssrcs (per conference) and addresses (file). */
 struct locs {
@@ -963,7 +1022,8 @@ parse_endpoint(struct pctx *c, const struct prov_conference *cf, json_t *obj, ui
 	    get_max_streams(c, obj, oloc, &ep->max_streams) != 0 ||
 	    get_ssrcs(c, obj, oloc, ep) != 0 ||
 	    get_ekt(c, obj, oloc, ep) != 0 ||
-	    get_rx_next(c, obj, oloc, ep) != 0)
+	    get_rx_next(c, obj, oloc, ep) != 0 ||
+	    get_rewrite(c, obj, oloc, ep) != 0)
 		return -1;
 	member(c, obj, oloc, "ssrcs", &at);
 	el = loc_child(&c->L, at);

@@ -14,6 +14,9 @@
  *     "rx_key": "HEX", "rx_salt": "HEX", "tx_key": "HEX", "tx_salt": "HEX",
  *     "ssrcs": [1234]}]}]}
  * Optional per endpoint: "max_streams" (default PROV_DEFAULT_MAX_STREAMS),
+ * "pt_map" ({"96": 100, ...}: payload types rewritten toward this endpoint),
+ * "seq_offset" (0..65535 added to every SEQ sent to it), "marker" ("keep",
+ * "clear" or "set"),
  * "rx_key_next" and "rx_salt_next" (together: the key the endpoint switches
  * to next; packets open with either, and the first one that opens with the
  * next key makes it current),
@@ -55,6 +58,12 @@ struct prov_endpoint {
 	 * progress); the MDD opens with either and promotes it on first use */
 	bool has_rx_next;
 	uint8_t rx_key_next[32], rx_salt_next[14];
+	/* optional rewrite of what the MDD sends TO this endpoint (RFC 8723
+	 * §5.2: only PT, SEQ and the marker; originals go into the OHB) */
+	bool rewrite;                        /* any of the three below */
+	uint8_t pt_map[128];                 /* PT -> PT (identity unless "pt_map") */
+	uint16_t seq_offset;                 /* added to SEQ ("seq_offset") */
+	int8_t marker;                       /* -1 keep, 0 clear, 1 set ("marker") */
 	uint8_t key_len, salt_len;           /* of one layer */
 	uint32_t ssrcs[PROV_MAX_SSRCS];
 	unsigned n_ssrcs;

@@ -199,6 +199,10 @@ setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx
 	l->addr = pe->addr;
 	l->dbl = pe->profile->is_double;
 	l->ekt = pe->ekt;
+	l->rewrite = pe->rewrite;
+	l->marker = pe->marker;
+	l->seq_offset = pe->seq_offset;
+	memcpy(l->pt_map, pe->pt_map, sizeof(l->pt_map));
 	l->layer = perc_profile_layer(pe->profile);
 	l->max_streams = pe->max_streams;
 	l->worker = (uint16_t)(m->n_legs % m->n_workers);

@@ -22,6 +22,7 @@
 #include <rte_prefetch.h>
 
 #include "mdd.h"
+#include "perc/double.h"
 #include "perc/ekt.h"
 #include "perc/ohb.h"
 #include "perc/rtcp.h"
@@ -403,6 +404,47 @@ seal_flush(struct mdd_worker *w, struct wstate *ws)
 	ws->n_seal = 0;
 }
 
+/*
+ * The receiver's rewrite (RFC 8723 §5.2): the opened packet is copied into
+ * the receiver's buffer, PT / SEQ / marker changed there (for double
+ * profiles with the OHB recording the originals), and sealed in place.
+ */
+static int
+rewrite(const struct media *md, const struct perc_op *open, const struct mdd_leg *to,
+	struct perc_op *op)
+{
+	uint8_t *p = op->dst;
+	uint8_t pt = md->pkt[1] & 0x7f;
+	uint16_t seq = (uint16_t)(md->pkt[2] << 8 | md->pkt[3]);
+	struct perc_hop_change c = {
+		.pt = to->pt_map[pt] != pt ? to->pt_map[pt] : -1,
+		.seq = to->seq_offset ? (uint16_t)(seq + to->seq_offset) : -1,
+		.marker = to->marker,
+	};
+	uint32_t len = open->len;
+	int r;
+
+	memcpy(p, md->pkt, open->len);
+	if (md->leg->dbl) {
+		r = perc_hop_rewrite(p, &len, op->cap - SEAL_SLACK, open->hdr_len, &c);
+		if (r != PERC_R_OK)
+			return r;
+	} else {
+		/* a plain SFU: no OHB to keep */
+		if (c.pt >= 0)
+			p[1] = (uint8_t)((p[1] & 0x80) | c.pt);
+		if (c.marker >= 0)
+			p[1] = (uint8_t)((p[1] & 0x7f) | (c.marker ? 0x80 : 0));
+		if (c.seq >= 0) {
+			p[2] = (uint8_t)(c.seq >> 8);
+			p[3] = (uint8_t)c.seq;
+		}
+	}
+	op->src = p;
+	op->len = len;
+	return PERC_R_OK;
+}
+
 /* Queue one sealed copy of an opened packet for receiver `to`. */
 static void
 copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
@@ -446,6 +488,11 @@ copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
 	op->dst = rte_pktmbuf_mtod(m, uint8_t *) + tmpl->hdr_len;
 	op->len = open->len;
 	op->cap = room - tmpl->hdr_len - md->ekt_len;
+	if (to->rewrite && !md->rtcp && rewrite(md, open, to, op) != PERC_R_OK) {
+		rte_pktmbuf_free(m);
+		CTR(w, ohb_invalid)++;
+		return;
+	}
 	op->type = md->rtcp ? PERC_OP_RTCP_PROTECT : PERC_OP_RTP_PROTECT;
 	op->flags = 0;
 	ws->seal_ops[ws->n_seal] = op;
