@@ -41,6 +41,11 @@ cfg single32 --profile SRTP_AES128_CM_HMAC_SHA1_32 --rtcp --bad --ipv6
 cfg gcm256 --profile SRTP_AEAD_AES_256_GCM --rtcp --bad
 cfg double256 --profile DOUBLE_AEAD_AES_256_GCM_AEAD_AES_256_GCM --rtcp --bad
 cfg small --size 2 --conferences 1 --packets 4 --bad --rtcp --seq-start 65535 --payload 0
+# a hop-by-hop rekey halfway through (rx_key_next)
+cfg rekey --rekey
+cfg rekey_bad --rtcp --bad --rekey
+cfg rekey_single --profile SRTP_AES128_CM_HMAC_SHA1_80 --rtcp --bad --rekey --ipv6
+cfg rekey_small --size 2 --conferences 1 --packets 4 --bad --rtcp --seq-start 65535 --payload 0 --rekey
 
 # every bad kind is there, each with a counter name from the forwarder's list
 for c in eth_truncated ip_truncated ip_bad_len ip_fragment udp_bad_len not_ours \
@@ -53,6 +58,45 @@ if grep -q '"counter": "ekt_invalid"' "$T/single/secrets.json"; then
 else ok; fi
 [ "$(grep -c '"counter": "ip_fragment"' "$T/all6/secrets.json")" = 1 ] && ok || bad "IPv6 fragment frame"
 
+# --rekey: every endpoint has a next key in both files, and both halves are used
+for d in rekey rekey_bad; do
+	[ "$(grep -c '"rx_key_next"' "$T/$d/provision.json")" = 6 ] && ok || bad "$d: rx_key_next in provision.json"
+	[ "$(grep -c '"rx_salt_next"' "$T/$d/provision.json")" = 6 ] && ok || bad "$d: rx_salt_next in provision.json"
+	[ "$(grep -c '"rekey_at_round": 25,' "$T/$d/secrets.json")" = 6 ] && ok || bad "$d: rekey_at_round in secrets.json"
+	expect 0 "6 endpoints switched to their next key" -- "$B" forward --dir "$T/$d" --out "$T/$d/ref.pcap"
+	expect 0 "sent with rx_key_next" -- "$B" check --dir "$T/$d" --out "$T/$d/out.pcap"
+done
+grep -q rx_key_next "$T/rtcp/provision.json" "$T/rtcp/secrets.json" && bad "rx_key_next without --rekey" || ok
+# without the next key the second half does not open: it really uses it
+cp -r "$T/rekey_bad" "$T/rekey_nonext"
+python3 - "$T/rekey_nonext/provision.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+for c in p["conferences"]:
+    for e in c["endpoints"]:
+        del e["rx_key_next"], e["rx_salt_next"]
+json.dump(p, open(sys.argv[1], "w"))
+PY
+expect 1 "dropped as srtp_auth, secrets.json says valid" -- "$B" forward --dir "$T/rekey_nonext" --out "$T/rekey_nonext/out.pcap"
+# half a next key is refused, as perc-mdd refuses it
+python3 - "$T/rekey_nonext/provision.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["conferences"][0]["endpoints"][0]["rx_key_next"] = "00" * 16
+json.dump(p, open(sys.argv[1], "w"))
+PY
+expect 2 '"rx_key_next" without "rx_salt_next"' -- "$B" forward --dir "$T/rekey_nonext" --out "$T/rekey_nonext/out.pcap"
+# check holds the input against the switching point secrets.json names
+cp -r "$T/rekey_bad" "$T/rekey_lie"
+python3 - "$T/rekey_lie/secrets.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["endpoints"][0]["rekey_at_index"] += 1
+json.dump(s, open(sys.argv[1], "w"))
+PY
+expect 2 "opens with rx_key_next, but secrets.json says the sender still used rx_key" -- \
+	"$B" check --dir "$T/rekey_lie" --out "$T/rekey_bad/out.pcap"
+
 # the same seed gives the same files; another seed other keys
 "$B" gen --dir "$T/again" >/dev/null
 for f in in.pcap provision.json secrets.json; do
@@ -60,6 +104,10 @@ for f in in.pcap provision.json secrets.json; do
 done
 "$B" gen --dir "$T/seed2" --seed 2 >/dev/null
 cmp -s "$T/default/provision.json" "$T/seed2/provision.json" && bad "--seed changes nothing" || ok
+"$B" gen --dir "$T/rekey_again" --rekey >/dev/null
+for f in in.pcap provision.json secrets.json; do
+	cmp -s "$T/rekey/$f" "$T/rekey_again/$f" && ok || bad "gen --rekey is not deterministic ($f)"
+done
 
 # spoil a forwarded pcap: MODE IN OUT SECRETS
 mutate() {
@@ -181,6 +229,8 @@ fault all6 pt "header rewritten (PT, SEQ or marker)"
 fault single to-sender "sent back to its sender"
 fault single roc "sealed with ROC 1"
 fault double256 fb-to-all "belongs only to"
+fault rekey_bad no-reseal "still sealed with the sender's rx key"
+fault rekey_bad roc "sealed with ROC 1"
 
 # nothing forwarded: everything is missing; the input alone is no output
 expect 1 " 0 delivered, " -- "$B" check --dir "$T/bad" --out "$T/bad/in.pcap"
@@ -200,6 +250,7 @@ expect 2 "unknown profile" -- "$B" gen --dir "$T/x" --profile NOPE
 expect 2 "--size wants a number from 2 to 64" -- "$B" gen --dir "$T/x" --size 1
 expect 2 "--mdd-addr is IPv4 but --ipv6 was given" -- "$B" gen --dir "$T/x" --ipv6 --mdd-addr 192.0.2.9
 expect 2 "--bad needs --packets 4" -- "$B" gen --dir "$T/x" --bad --packets 3
+expect 2 "--rekey needs --packets 2" -- "$B" gen --dir "$T/x" --rekey --packets 1
 expect 2 "--out OUT.pcap are required" -- "$B" check --dir "$T/default"
 expect 2 "secrets.json" -- "$B" check --dir "$T/nonexistent" --out "$T/default/out.pcap"
 expect 2 "nope.pcap" -- "$B" check --dir "$T/default" --out "$T/nope.pcap"

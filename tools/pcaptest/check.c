@@ -69,6 +69,8 @@ struct chk {
 	struct pt_world w;
 	struct perc_engine *e;
 	struct perc_key *rx, *tx, *e2e;   /* per endpoint */
+	struct perc_key *rxn;             /* per endpoint: rx_key_next (a rekey) */
+	uint64_t rekey_next;              /* input packets sent with the next key */
 	unsigned *first_valid;            /* per endpoint: first valid frame, or 0 */
 	struct rec *r;
 	size_t nr, capr;
@@ -222,6 +224,45 @@ inner_open(struct chk *c, const struct perc_key *k, const uint8_t *plain, uint32
 
 /* ---- in.pcap: what was sent ---- */
 
+/*
+ * Open an input packet (op filled, key unset) with the sender's rx key,
+ * or, for an endpoint in a rekey, with whichever of its current and next
+ * key opens it; then hold that against secrets.json, which says from which
+ * RTP index / SRTCP index on the endpoint sends with the next key. Returns
+ * a perc_reason; *why is set when the key used is not the one the secrets
+ * name.
+ */
+static int
+open_sent(struct chk *c, unsigned ep, struct perc_op *op, const char **why)
+{
+	const struct pt_endpoint *e = &c->w.eps[ep];
+	struct perc_op again = *op;
+	bool next = false, want;
+	int r;
+
+	*why = NULL;
+	op->key = &c->rx[ep];
+	r = perc_engine_run1(c->e, op);
+	if (r == PERC_R_AUTH && e->has_rx_next) {
+		*op = again;
+		op->key = &c->rxn[ep];
+		r = perc_engine_run1(c->e, op);
+		next = true;
+	}
+	if (r != PERC_R_OK || !e->has_rx_next)
+		return r;
+	if (op->type == PERC_OP_RTCP_UNPROTECT)
+		want = op->index >= e->rekey_srtcp;
+	else
+		want = op->index >= e->rekey_index;
+	if (next != want)
+		*why = next ? "opens with rx_key_next, but secrets.json says the sender still used rx_key"
+			    : "opens with rx_key, but secrets.json says the sender had switched to rx_key_next";
+	if (next)
+		c->rekey_next++;
+	return r;
+}
+
 static struct rec *
 new_rec(struct chk *c)
 {
@@ -262,6 +303,7 @@ sent_rtp(struct chk *c, unsigned frame, unsigned ep, const struct pt_frame *pf)
 	uint8_t plain[PT_FRAME_MAX], pay[PT_FRAME_MAX], want[PT_FRAME_MAX];
 	size_t ekt_len = 0, body;
 	uint32_t h, n, ssrc;
+	const char *why;
 	struct perc_op op;
 	struct rec *rc;
 	int r;
@@ -279,17 +321,21 @@ sent_rtp(struct chk *c, unsigned frame, unsigned ep, const struct pt_frame *pf)
 		return die("in.pcap frame %u (from %s, not listed as bad): RTP header malformed", frame, e->id);
 	ssrc = pt_get32(p + 8);
 	memset(&op, 0, sizeof(op));
-	op.key = &c->rx[ep];
 	op.stream = stream(c, 0, ep, ssrc);
 	op.src = p;
 	op.dst = plain;
 	op.len = (uint32_t)body;
 	op.cap = sizeof(plain);
 	op.type = PERC_OP_RTP_UNPROTECT;
-	r = op.stream ? perc_engine_run1(c->e, &op) : PERC_R_NO_ROOM;
+	r = op.stream ? open_sent(c, ep, &op, &why) : PERC_R_NO_ROOM;
 	if (r != PERC_R_OK)
-		return die("in.pcap frame %u (from %s ssrc %u, not listed as bad) does not open with its rx key: %s",
-			   frame, e->id, ssrc, perc_reason_name((unsigned)r));
+		return die("in.pcap frame %u (from %s ssrc %u, not listed as bad) does not open with its rx key%s: %s",
+			   frame, e->id, ssrc, e->has_rx_next ? " or its rx_key_next" : "",
+			   perc_reason_name((unsigned)r));
+	if (why != NULL)
+		return die("in.pcap frame %u (from %s ssrc %u seq %u, index %llu) %s from index %llu (round %u)",
+			   frame, e->id, ssrc, pt_get16(p + 2), (unsigned long long)op.index, why,
+			   (unsigned long long)e->rekey_index, e->rekey_round);
 	n = op.len;
 	rc = new_rec(c);
 	if (rc == NULL)
@@ -373,14 +419,25 @@ sent_rtcp(struct chk *c, unsigned frame, unsigned ep, const struct pt_frame *pf)
 	const struct pt_endpoint *e = &c->w.eps[ep];
 	struct perc_rtcp_pkt pk[PERC_RTCP_MAX_PKTS];
 	uint8_t plain[PT_FRAME_MAX];
+	struct perc_op op = {
+		.src = pf->payload, .dst = plain, .len = (uint32_t)pf->plen, .cap = sizeof(plain),
+		.type = PERC_OP_RTCP_UNPROTECT, .flags = PERC_OPF_INDEX,
+	};
+	const char *why;
 	uint32_t n;
 	struct rec *rc;
 	int r, np;
 
-	r = open_at(c, &c->rx[ep], true, 0, pf->payload, (uint32_t)pf->plen, plain, sizeof(plain), &n);
+	r = open_sent(c, ep, &op, &why);
 	if (r != PERC_R_OK)
-		return die("in.pcap frame %u (SRTCP from %s, not listed as bad) does not open with its rx key: %s",
-			   frame, e->id, perc_reason_name((unsigned)r));
+		return die("in.pcap frame %u (SRTCP from %s, not listed as bad) does not open with its rx key%s: %s",
+			   frame, e->id, e->has_rx_next ? " or its rx_key_next" : "",
+			   perc_reason_name((unsigned)r));
+	if (why != NULL)
+		return die("in.pcap frame %u (SRTCP from %s, index %llu) %s from SRTCP index %u (round %u)",
+			   frame, e->id, (unsigned long long)op.index, why, e->rekey_srtcp,
+			   e->rekey_round);
+	n = op.len;
 	np = perc_rtcp_parse(plain, n, pk, PERC_RTCP_MAX_PKTS);
 	if (np < 0)
 		return die("in.pcap frame %u (SRTCP from %s): the compound does not parse", frame, e->id);
@@ -550,7 +607,9 @@ diag_outer(struct chk *c, int sender, unsigned rcv, uint32_t ssrc, uint16_t seq,
 		uint32_t *ri = rtcp ? NULL : pt_map_get(&c->by_seq, ssrc, seq, 0);
 		uint64_t idx = ri ? c->r[*ri].index : guess;
 
-		if (open_at(c, &c->rx[sender], rtcp, idx, p, len, tmp, sizeof(tmp), &n) == PERC_R_OK) {
+		if (open_at(c, &c->rx[sender], rtcp, idx, p, len, tmp, sizeof(tmp), &n) == PERC_R_OK ||
+		    (c->w.eps[sender].has_rx_next &&
+		     open_at(c, &c->rxn[sender], rtcp, idx, p, len, tmp, sizeof(tmp), &n) == PERC_R_OK)) {
 			wrong(c, sender, (int)rcv, ssrc, rtcp ? -1 : seq,
 			      "still sealed with the sender's rx key: not re-sealed for the receiver");
 			return;
@@ -977,12 +1036,14 @@ setup_keys(struct chk *c)
 	c->rx = aligned_alloc(64, sz);
 	c->tx = aligned_alloc(64, sz);
 	c->e2e = aligned_alloc(64, sz);
+	c->rxn = aligned_alloc(64, sz);
 	c->first_valid = calloc(c->w.n_eps, sizeof(*c->first_valid));
-	if (!c->rx || !c->tx || !c->e2e || !c->first_valid)
+	if (!c->rx || !c->tx || !c->e2e || !c->rxn || !c->first_valid)
 		return die("out of memory");
 	memset(c->rx, 0, sz);
 	memset(c->tx, 0, sz);
 	memset(c->e2e, 0, sz);
+	memset(c->rxn, 0, sz);
 	for (unsigned i = 0; i < c->w.n_eps; i++) {
 		const struct pt_endpoint *e = &c->w.eps[i];
 		int r = perc_key_init(&c->rx[i], c->e, e->layer, e->rx_key, e->rx_salt);
@@ -991,6 +1052,8 @@ setup_keys(struct chk *c)
 			r = perc_key_init(&c->tx[i], c->e, e->layer, e->tx_key, e->tx_salt);
 		if (r == PERC_R_OK && e->prof->is_double)
 			r = perc_key_init(&c->e2e[i], c->e, e->layer, e->e2e_key, e->e2e_salt);
+		if (r == PERC_R_OK && e->has_rx_next)
+			r = perc_key_init(&c->rxn[i], c->e, e->layer, e->rx_key_next, e->rx_salt_next);
 		if (r != PERC_R_OK)
 			return die("keys of %s: %s", e->id, perc_reason_name((unsigned)r));
 	}
@@ -1000,14 +1063,16 @@ setup_keys(struct chk *c)
 static void
 chk_free(struct chk *c)
 {
-	for (unsigned i = 0; c->rx && c->tx && c->e2e && i < c->w.n_eps; i++) {
+	for (unsigned i = 0; c->rx && c->tx && c->e2e && c->rxn && i < c->w.n_eps; i++) {
 		perc_key_clear(&c->rx[i]);
 		perc_key_clear(&c->tx[i]);
 		perc_key_clear(&c->e2e[i]);
+		perc_key_clear(&c->rxn[i]);
 	}
 	free(c->rx);
 	free(c->tx);
 	free(c->e2e);
+	free(c->rxn);
 	free(c->first_valid);
 	for (size_t i = 0; i < c->nr; i++) {
 		free(c->r[i].hdr);
@@ -1101,6 +1166,9 @@ pt_cmd_check(int argc, char **argv)
 	       (unsigned long long)c.frames, (unsigned long long)c.rtp, (unsigned long long)c.rtcp,
 	       (unsigned long long)expected, (unsigned long long)delivered,
 	       (unsigned long long)missing, (unsigned long long)dup, (unsigned long long)c.wrong);
+	if (c.rekey_next)
+		printf("note: %llu packets of in.pcap sent with rx_key_next (a hop-by-hop rekey)\n",
+		       (unsigned long long)c.rekey_next);
 	if (early)
 		printf("note: %llu deliveries before the receiver had sent anything (allowed, not owed)\n",
 		       (unsigned long long)early);

@@ -542,6 +542,48 @@ jhbh(json_t *o, struct pt_endpoint *ep, struct jctx *c, const char *where)
 	return 0;
 }
 
+/* The optional next rx key (a hop-by-hop rekey): both halves or neither,
+ * as perc-mdd's provisioning wants them. */
+static int
+jhbh_next(json_t *o, struct pt_endpoint *ep, struct jctx *c, const char *where)
+{
+	size_t kl = ep->layer->key_len, sl = ep->layer->salt_len;
+	bool k = json_object_get(o, "rx_key_next") != NULL;
+	bool s = json_object_get(o, "rx_salt_next") != NULL;
+
+	ep->has_rx_next = false;
+	if (!k && !s)
+		return 0;
+	if (k != s)
+		return jfail(c, where, "\"%s\" without \"%s\"", k ? "rx_key_next" : "rx_salt_next",
+			     k ? "rx_salt_next" : "rx_key_next");
+	if (jhex(o, "rx_key_next", ep->rx_key_next, kl, c, where) ||
+	    jhex(o, "rx_salt_next", ep->rx_salt_next, sl, c, where))
+		return -1;
+	ep->has_rx_next = true;
+	return 0;
+}
+
+/* secrets.json: where an endpoint with a next key switches to it */
+static int
+jrekey(json_t *o, struct pt_endpoint *ep, struct jctx *c, const char *where)
+{
+	long long v;
+
+	if (!ep->has_rx_next)
+		return 0;
+	if (jint(o, "rekey_at_round", 0, INT32_MAX, &v, c, where))
+		return -1;
+	ep->rekey_round = (unsigned)v;
+	if (jint(o, "rekey_at_index", 0, (long long)UINT32_MAX << 16 | 0xffff, &v, c, where))
+		return -1;
+	ep->rekey_index = (uint64_t)v;
+	if (jint(o, "rekey_at_srtcp_index", 0, 0x7fffffff, &v, c, where))
+		return -1;
+	ep->rekey_srtcp = (uint32_t)v;
+	return 0;
+}
+
 static int
 jmdd(json_t *root, struct pt_world *w, struct jctx *c)
 {
@@ -671,7 +713,8 @@ secrets_ep(json_t *v, struct pt_world *w, struct pt_endpoint *ep, struct jctx *c
 	if (pt_parse_mac(s, ep->mac) != 0)
 		return jfail(c, where, "\"mac\" \"%s\" is not xx:xx:xx:xx:xx:xx", s);
 	ep->have_mac = true;
-	if (jprofile(v, ep, c, where) || jhbh(v, ep, c, where) || jssrcs(v, ep, c, where))
+	if (jprofile(v, ep, c, where) || jhbh(v, ep, c, where) || jhbh_next(v, ep, c, where) ||
+	    jrekey(v, ep, c, where) || jssrcs(v, ep, c, where))
 		return -1;
 	if (ep->prof->is_double &&
 	    (jhex(v, "e2e_key", ep->e2e_key, ep->layer->key_len, c, where) ||
@@ -775,7 +818,8 @@ provision_ep(json_t *v, struct pt_endpoint *ep, struct jctx *c, const char *wher
 		return -1;
 	if (pt_parse_addr_port(s, &ep->addr) != 0)
 		return jfail(c, where, "\"addr\" \"%s\" is not a.b.c.d:port or [v6]:port", s);
-	if (jprofile(v, ep, c, where) || jhbh(v, ep, c, where) || jssrcs(v, ep, c, where))
+	if (jprofile(v, ep, c, where) || jhbh(v, ep, c, where) || jhbh_next(v, ep, c, where) ||
+	    jssrcs(v, ep, c, where))
 		return -1;
 	ep->max_streams = 16;  /* PROV_DEFAULT_MAX_STREAMS */
 	x = json_object_get(v, "max_streams");

@@ -33,7 +33,9 @@ static const char usage_text[] =
 	"DIR/secrets.json (address, port, MAC: what perc-mdd has on its command\n"
 	"line) and DIR/in.pcap; writes what a correct MDD sends to OUT.pcap.\n"
 	"Per frame: L2-L4 checks, lookup of the sending endpoint, EKT field, outer\n"
-	"(hop-by-hop) open with the endpoint's rx key, then one copy per receiver\n"
+	"(hop-by-hop) open with the endpoint's rx key (in a rekey: the current\n"
+	"key, else the next one, which the first packet it opens makes current),\n"
+	"then one copy per receiver\n"
 	"sealed with the receiver's tx key and the MDD's own ROC / SRTCP index\n"
 	"for that receiver. Prints its counters. When secrets.json lists bad\n"
 	"frames, it also checks that each was dropped with its counter and that\n"
@@ -60,6 +62,9 @@ struct fwd {
 	struct pt_world w;
 	struct perc_engine *e;
 	struct perc_key *rx, *tx;        /* per endpoint, one layer */
+	struct perc_key *rx_next;        /* per endpoint: rx_key_next, if provisioned */
+	struct perc_key **rx_cur;        /* per endpoint: the key tried first */
+	struct perc_key **rx_alt;        /* per endpoint: next, then previous; or NULL */
 	struct pt_map streams;           /* (kind, ep, ssrc) -> st[] */
 	struct perc_stream **st;
 	size_t nst, capst;
@@ -69,6 +74,7 @@ struct fwd {
 	bool *latched;
 	uint64_t cnt[PT_C__COUNT];
 	uint64_t frames, accepted, out, no_mac;
+	uint64_t rekey_next, rekeys;     /* opened with the alternative key; promotions */
 	struct pt_pcap outp;
 	bool quiet;
 	enum fault fault;
@@ -166,6 +172,40 @@ srtp_counter(int reason)
 	}
 }
 
+/*
+ * Open an input packet (op filled, key unset) with the endpoint's rx keys
+ * the way perc-mdd does: the current key; when that fails authentication
+ * and there is an alternative, the alternative. The first packet that opens
+ * with the next key makes it current and the old one the alternative; the
+ * old one stays valid (perc-mdd frees it 500 ms later, which a capture
+ * replayed at speed does not reach). Returns a perc_reason.
+ */
+static int
+open_rx(struct fwd *f, unsigned ep, struct perc_op *op)
+{
+	struct perc_op again = *op;
+	struct perc_key *alt = f->rx_alt[ep];
+	int r;
+
+	op->key = f->rx_cur[ep];
+	r = perc_engine_run1(f->e, op);
+	if (r != PERC_R_AUTH || alt == NULL)
+		return r;
+	*op = again;
+	op->key = alt;
+	r = perc_engine_run1(f->e, op);
+	if (r != PERC_R_OK)
+		return r;
+	f->rekey_next++;
+	if (alt == &f->rx_next[ep]) {
+		/* the endpoint sends with its next key now */
+		f->rx_alt[ep] = f->rx_cur[ep];
+		f->rx_cur[ep] = alt;
+		f->rekeys++;
+	}
+	return r;
+}
+
 static void
 latch(struct fwd *f, unsigned ep, const struct pt_frame *pf)
 {
@@ -202,7 +242,6 @@ do_rtp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts)
 	if (c != PT_C_NONE)
 		return c;
 	memset(&op, 0, sizeof(op));
-	op.key = &f->rx[ep];
 	op.stream = stream(f, K_IN, ep, ssrc);
 	op.src = p;
 	op.dst = plain;
@@ -211,7 +250,7 @@ do_rtp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts)
 	op.type = PERC_OP_RTP_UNPROTECT;
 	if (op.stream == NULL)
 		return PT_C_SRTP_AUTH;
-	r = perc_engine_run1(f->e, &op);
+	r = open_rx(f, ep, &op);
 	if (r != PERC_R_OK)
 		return srtp_counter(r);
 	if (e->prof->is_double) {
@@ -295,7 +334,6 @@ do_rtcp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts
 		return PT_C_RTP_MALFORMED;
 	ssrc = pt_get32(pf->payload + 4);
 	memset(&op, 0, sizeof(op));
-	op.key = &f->rx[ep];
 	op.stream = stream(f, K_IN, ep, ssrc);
 	op.src = pf->payload;
 	op.dst = plain;
@@ -304,7 +342,7 @@ do_rtcp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts
 	op.type = PERC_OP_RTCP_UNPROTECT;
 	if (op.stream == NULL)
 		return PT_C_SRTP_AUTH;
-	r = perc_engine_run1(f->e, &op);
+	r = open_rx(f, ep, &op);
 	if (r != PERC_R_OK)
 		return srtp_counter(r);
 	n = perc_rtcp_parse(plain, op.len, pk, PERC_RTCP_MAX_PKTS);
@@ -395,21 +433,32 @@ load(struct fwd *f, const char *dir)
 	}
 	f->rx = aligned_alloc(64, f->w.n_eps * sizeof(*f->rx));
 	f->tx = aligned_alloc(64, f->w.n_eps * sizeof(*f->tx));
+	f->rx_next = aligned_alloc(64, f->w.n_eps * sizeof(*f->rx_next));
+	f->rx_cur = calloc(f->w.n_eps, sizeof(*f->rx_cur));
+	f->rx_alt = calloc(f->w.n_eps, sizeof(*f->rx_alt));
 	f->active = calloc(f->w.n_eps, sizeof(*f->active));
 	f->mac = calloc(f->w.n_eps, sizeof(*f->mac));
 	f->latched = calloc(f->w.n_eps, sizeof(*f->latched));
-	if (!f->rx || !f->tx || !f->active || !f->mac || !f->latched) {
+	if (!f->rx || !f->tx || !f->rx_next || !f->rx_cur || !f->rx_alt || !f->active || !f->mac ||
+	    !f->latched) {
 		fprintf(stderr, "perc-pcaptest forward: out of memory\n");
 		return -1;
 	}
 	memset(f->rx, 0, f->w.n_eps * sizeof(*f->rx));
 	memset(f->tx, 0, f->w.n_eps * sizeof(*f->tx));
+	memset(f->rx_next, 0, f->w.n_eps * sizeof(*f->rx_next));
 	for (unsigned i = 0; i < f->w.n_eps; i++) {
 		const struct pt_endpoint *e = &f->w.eps[i];
 		int r = perc_key_init(&f->rx[i], f->e, e->layer, e->rx_key, e->rx_salt);
 
 		if (r == PERC_R_OK)
 			r = perc_key_init(&f->tx[i], f->e, e->layer, e->tx_key, e->tx_salt);
+		if (r == PERC_R_OK && e->has_rx_next) {
+			r = perc_key_init(&f->rx_next[i], f->e, e->layer, e->rx_key_next,
+					  e->rx_salt_next);
+			f->rx_alt[i] = &f->rx_next[i];
+		}
+		f->rx_cur[i] = &f->rx[i];
 		if (r != PERC_R_OK) {
 			fprintf(stderr, "perc-pcaptest forward: keys of %s: %s\n", e->id,
 				perc_reason_name((unsigned)r));
@@ -450,12 +499,16 @@ verify_drops(const struct fwd *f, const int *fate, size_t n)
 static void
 fwd_free(struct fwd *f)
 {
-	for (unsigned i = 0; f->rx && f->tx && i < f->w.n_eps; i++) {
+	for (unsigned i = 0; f->rx && f->tx && f->rx_next && i < f->w.n_eps; i++) {
 		perc_key_clear(&f->rx[i]);
 		perc_key_clear(&f->tx[i]);
+		perc_key_clear(&f->rx_next[i]);
 	}
 	free(f->rx);
 	free(f->tx);
+	free(f->rx_next);
+	free(f->rx_cur);
+	free(f->rx_alt);
 	free(f->active);
 	free(f->mac);
 	free(f->latched);
@@ -564,6 +617,9 @@ pt_cmd_forward(int argc, char **argv)
 	       (unsigned long long)f.frames, (unsigned long long)f.accepted,
 	       (unsigned long long)(f.frames - f.accepted), (unsigned long long)f.out,
 	       (unsigned long long)f.no_mac);
+	if (f.rekey_next)
+		printf("forward: %llu packets opened with the alternative rx key, %llu endpoints switched to their next key\n",
+		       (unsigned long long)f.rekey_next, (unsigned long long)f.rekeys);
 	if (!f.quiet)
 		for (int k = PT_C_NONE + 1; k < PT_C__COUNT; k++)
 			if (f.cnt[k])

@@ -50,6 +50,10 @@ static const char usage_text[] =
 	"  --rtcp             SRTCP too: SR+SDES every 10 packets, PLI, NACK, FIR\n"
 	"  --bad              one frame of each kind of bad input (listed in\n"
 	"                     secrets.json with the counter it should hit)\n"
+	"  --rekey            a hop-by-hop rekey: every endpoint gets a second rx\n"
+	"                     key (rx_key_next) and sends its second half of rounds\n"
+	"                     (RTP outer layer, SRTCP) with it; SEQ, ROC and the\n"
+	"                     SRTCP index go on, the E2E key stays\n"
 	"  --seed N           key and SSRC randomness (default 1)\n"
 	"  --mdd-addr IP      the MDD's address (default 192.0.2.1 / 2001:db8::1)\n"
 	"  --mdd-port N       the MDD's media port (default 3478)\n"
@@ -63,7 +67,8 @@ struct gen_opts {
 	const char *dir;
 	unsigned confs, size, packets, payload, seq_start, mdd_port;
 	const struct perc_profile *prof;
-	bool ipv6, rtcp, bad, mdd_set;
+	bool ipv6, rtcp, bad, rekey, mdd_set;
+	unsigned rekey_round;  /* --rekey: first round with the next key */
 	uint64_t seed;
 	struct pt_addr mdd;
 };
@@ -113,6 +118,8 @@ struct gen {
 	struct perc_engine *e;
 	struct perc_key *rx;              /* per endpoint: rx key, one layer */
 	struct perc_double_key *dk;       /* per endpoint: e2e ‖ rx */
+	struct perc_key *rxn;             /* --rekey, per endpoint: rx_key_next */
+	struct perc_double_key *dkn;      /* --rekey, per endpoint: e2e ‖ rx_key_next */
 	uint32_t *rtcp_index;             /* per endpoint */
 	uint32_t *ts0;                    /* per endpoint, per SSRC (2) */
 	struct pt_map ssrcs_used;
@@ -141,7 +148,7 @@ fail(const char *fmt, ...)
 /* ---- options ---- */
 
 enum { O_DIR = 256, O_CONFS, O_SIZE, O_PACKETS, O_PAYLOAD, O_PROFILE, O_IPV6, O_RTCP, O_BAD,
-       O_SEED, O_MDD_ADDR, O_MDD_PORT, O_SEQ_START };
+       O_REKEY, O_SEED, O_MDD_ADDR, O_MDD_PORT, O_SEQ_START };
 
 static const struct option long_opts[] = {
 	{ "dir", required_argument, NULL, O_DIR },
@@ -153,6 +160,7 @@ static const struct option long_opts[] = {
 	{ "ipv6", no_argument, NULL, O_IPV6 },
 	{ "rtcp", no_argument, NULL, O_RTCP },
 	{ "bad", no_argument, NULL, O_BAD },
+	{ "rekey", no_argument, NULL, O_REKEY },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "mdd-addr", required_argument, NULL, O_MDD_ADDR },
 	{ "mdd-port", required_argument, NULL, O_MDD_PORT },
@@ -215,6 +223,9 @@ parse_opts(int argc, char **argv, struct gen_opts *o)
 		case O_BAD:
 			o->bad = true;
 			break;
+		case O_REKEY:
+			o->rekey = true;
+			break;
 		case O_SEED:
 			if (!pt_num(optarg, 0, INT64_MAX, &v))
 				return pt_usage_error(CMD, "--seed wants a number, not '%s'", optarg);
@@ -242,6 +253,9 @@ parse_opts(int argc, char **argv, struct gen_opts *o)
 	o->mdd.port = (uint16_t)o->mdd_port;
 	if (o->bad && o->packets < 4)
 		return pt_usage_error(CMD, "--bad needs --packets 4 or more (bad frames copy packets of round 1 and later)");
+	if (o->rekey && o->packets < 2)
+		return pt_usage_error(CMD, "--rekey needs --packets 2 or more (the first half with the current key, the second with the next)");
+	o->rekey_round = o->packets / 2;
 	if ((unsigned long long)o->confs * o->size * 2 * o->packets > 50000000ull)
 		return pt_usage_error(CMD, "%u conferences x %u endpoints x %u packets is too much for one pcap",
 				      o->confs, o->size, o->packets);
@@ -281,6 +295,44 @@ ep_addr(const struct gen_opts *o, unsigned gi, struct pt_addr *a)
 	a->port = (uint16_t)(40000 + gi % 20000);
 }
 
+/*
+ * --rekey: a second rx key and salt per endpoint, from a random stream of
+ * their own, so that every other key, SSRC and timestamp is the one the
+ * same seed gives without --rekey. Double profiles: only the outer half
+ * changes; the E2E half stays.
+ */
+static int
+make_next_keys(struct gen *g)
+{
+	struct pt_rng rng = { g->o.seed ^ 0x72656b6579ull };  /* "rekey" */
+	struct pt_world *w = &g->w;
+
+	for (unsigned i = 0; i < w->n_eps; i++) {
+		struct pt_endpoint *ep = &w->eps[i];
+		const struct perc_profile *layer = ep->layer;
+		uint8_t mk[64], ms[28];
+		int r;
+
+		pt_rng_bytes(&rng, ep->rx_key_next, layer->key_len);
+		pt_rng_bytes(&rng, ep->rx_salt_next, layer->salt_len);
+		ep->has_rx_next = true;
+		ep->rekey_round = g->o.rekey_round;
+		ep->rekey_index = (uint64_t)g->o.seq_start + g->o.rekey_round;
+		r = perc_key_init(&g->rxn[i], g->e, layer, ep->rx_key_next, ep->rx_salt_next);
+		if (r == PERC_R_OK && ep->prof->is_double) {
+			memcpy(mk, ep->e2e_key, layer->key_len);
+			memcpy(mk + layer->key_len, ep->rx_key_next, layer->key_len);
+			memcpy(ms, ep->e2e_salt, 12);
+			memcpy(ms + 12, ep->rx_salt_next, 12);
+			r = perc_double_key_init(&g->dkn[i], g->e, ep->prof, mk, ms);
+			memset(mk, 0, sizeof(mk));
+		}
+		if (r != PERC_R_OK)
+			return fail("next key set-up for %s: %s", ep->id, perc_reason_name((unsigned)r));
+	}
+	return 0;
+}
+
 static int
 make_world(struct gen *g)
 {
@@ -298,12 +350,17 @@ make_world(struct gen *g)
 	w->eps = calloc(w->n_eps, sizeof(*w->eps));
 	g->rx = aligned_alloc(64, w->n_eps * sizeof(*g->rx));
 	g->dk = aligned_alloc(64, w->n_eps * sizeof(*g->dk));
+	g->rxn = aligned_alloc(64, w->n_eps * sizeof(*g->rxn));
+	g->dkn = aligned_alloc(64, w->n_eps * sizeof(*g->dkn));
 	g->rtcp_index = calloc(w->n_eps, sizeof(*g->rtcp_index));
 	g->ts0 = calloc(2 * (size_t)w->n_eps, sizeof(*g->ts0));
-	if (!w->confs || !w->eps || !g->rx || !g->dk || !g->rtcp_index || !g->ts0)
+	if (!w->confs || !w->eps || !g->rx || !g->dk || !g->rxn || !g->dkn || !g->rtcp_index ||
+	    !g->ts0)
 		return fail("out of memory");
 	memset(g->rx, 0, w->n_eps * sizeof(*g->rx));
 	memset(g->dk, 0, w->n_eps * sizeof(*g->dk));
+	memset(g->rxn, 0, w->n_eps * sizeof(*g->rxn));
+	memset(g->dkn, 0, w->n_eps * sizeof(*g->dkn));
 	for (unsigned c = 0; c < w->n_confs; c++) {
 		struct pt_conf *cf = &w->confs[c];
 
@@ -355,6 +412,8 @@ make_world(struct gen *g)
 		if (r != PERC_R_OK)
 			return fail("key set-up for %s: %s", ep->id, perc_reason_name((unsigned)r));
 	}
+	if (o->rekey && make_next_keys(g) != 0)
+		return -1;
 	if (pt_world_index(w, err, sizeof(err)) != 0)
 		return fail("%s", err);
 	return 0;
@@ -441,19 +500,28 @@ build_rtp(struct gen *g, const struct rtp_keys *k, unsigned sidx, uint32_t ssrc,
 	}
 }
 
+/* Whether endpoint i sends round r with its next key (--rekey). */
+static bool
+uses_next(const struct gen *g, unsigned i, unsigned r)
+{
+	return g->w.eps[i].has_rx_next && r >= g->w.eps[i].rekey_round;
+}
+
+/* The keys endpoint i sends round r with. */
 static void
-ep_keys(struct gen *g, unsigned i, struct rtp_keys *k)
+ep_keys(struct gen *g, unsigned i, unsigned r, struct rtp_keys *k)
 {
 	const struct pt_endpoint *ep = &g->w.eps[i];
+	bool next = uses_next(g, i, r);
 
 	memset(k, 0, sizeof(*k));
 	if (ep->prof->is_double) {
-		k->dk = &g->dk[i];
+		k->dk = next ? &g->dkn[i] : &g->dk[i];
 		k->cf = &g->w.confs[ep->conf];
 		k->e2e_key = ep->e2e_key;
 		k->e2e_len = ep->layer->key_len;
 	} else {
-		k->single = &g->rx[i];
+		k->single = next ? &g->rxn[i] : &g->rx[i];
 	}
 }
 
@@ -509,7 +577,7 @@ send_rtp(struct gen *g, unsigned i, unsigned sidx, unsigned r)
 			    .ssrc = ep->ssrcs[sidx], .seq = seq };
 	size_t n;
 
-	ep_keys(g, i, &k);
+	ep_keys(g, i, r, &k);
 	n = build_rtp(g, &k, sidx, f.ssrc, seq, roc, rtp_ts(g, i, sidx, r), marker,
 		      pt_payload_len(g->o.payload, sidx, seq), r % 10 == 0, buf, sizeof(buf),
 		      &f.ekt_len);
@@ -518,14 +586,15 @@ send_rtp(struct gen *g, unsigned i, unsigned sidx, unsigned r)
 	return add_valid(g, &f, buf, n);
 }
 
-/* Protect a plain compound with the endpoint's rx key and queue it. */
+/* Protect a plain compound with the endpoint's rx key (of round r) and
+ * queue it. */
 static int
 send_rtcp(struct gen *g, unsigned i, unsigned r, uint8_t *buf, size_t len, size_t cap)
 {
 	struct perc_rtcp_pkt pk[PERC_RTCP_MAX_PKTS];
 	struct gframe f = { .ep = i, .kind = G_RTCP, .round = r, .ssrc = pt_get32(buf + 4) };
 	struct perc_op op = {
-		.key = &g->rx[i], .src = buf, .dst = buf, .len = (uint32_t)len, .cap = (uint32_t)cap,
+		.key = uses_next(g, i, r) ? &g->rxn[i] : &g->rx[i], .src = buf, .dst = buf, .len = (uint32_t)len, .cap = (uint32_t)cap,
 		.type = PERC_OP_RTCP_PROTECT, .flags = PERC_OPF_INDEX,
 		.index = g->rtcp_index[i]++,
 	};
@@ -644,8 +713,11 @@ make_valid(struct gen *g)
 		for (unsigned pos = 0; pos < o->size; pos++) {
 			for (unsigned c = 0; c < o->confs; c++) {
 				unsigned i = c * o->size + pos;
-				const struct pt_endpoint *ep = &g->w.eps[i];
+				struct pt_endpoint *ep = &g->w.eps[i];
 
+				/* the SRTCP index goes on across the rekey */
+				if (ep->has_rx_next && r == ep->rekey_round)
+					ep->rekey_srtcp = g->rtcp_index[i];
 				for (unsigned k = 0; k < ep->n_ssrcs; k++)
 					if (send_rtp(g, i, k, r) != 0)
 						return -1;
@@ -936,7 +1008,7 @@ bad_fresh(struct gen *g, unsigned *j)
 	/* new SSRCs beyond the endpoint's bound (max_streams = its listed SSRCs) */
 	vi = victim(g, (*j)++);
 	ep = &g->w.eps[g->v[vi].ep];
-	ep_keys(g, g->v[vi].ep, &k);
+	ep_keys(g, g->v[vi].ep, g->v[vi].round, &k);
 	for (unsigned s = 0; s < N_STREAM_LIMIT; s++) {
 		uint32_t ssrc = new_ssrc(g);
 		uint16_t seq = (uint16_t)pt_rng_next(&g->rng);
@@ -957,7 +1029,7 @@ bad_fresh(struct gen *g, unsigned *j)
 	/* oversized: the first SSRC of the first endpoint, one packet past the
 	 * last, at the end of the capture */
 	ep = &g->w.eps[0];
-	ep_keys(g, 0, &k);
+	ep_keys(g, 0, g->o.packets, &k);
 	{
 		uint32_t index = g->o.seq_start + g->o.packets;
 		size_t over = ep->prof->is_double ? 16 + 1 + layer->rtp_tag_len + 1 : layer->rtp_tag_len;
@@ -1045,6 +1117,10 @@ write_provision(const struct gen *g)
 			json_object_set_new(o, "rx_salt", jhex(ep->rx_salt, sl));
 			json_object_set_new(o, "tx_key", jhex(ep->tx_key, kl));
 			json_object_set_new(o, "tx_salt", jhex(ep->tx_salt, sl));
+			if (ep->has_rx_next) {
+				json_object_set_new(o, "rx_key_next", jhex(ep->rx_key_next, kl));
+				json_object_set_new(o, "rx_salt_next", jhex(ep->rx_salt_next, sl));
+			}
 			json_object_set_new(o, "ssrcs", jssrcs(ep));
 			json_object_set_new(o, "max_streams", json_integer(ep->max_streams));
 			json_object_set_new(o, "ekt", json_boolean(ep->ekt));
@@ -1063,6 +1139,12 @@ static const char *const rules[] = {
 	"every frame of in.pcap not listed under \"bad\" is valid",
 	"E2E keys: each endpoint has its own inner master key (what its Full EKT fields carry); the inner master salt is per conference (what the EKTKey message carries)",
 };
+
+static const char rekey_rule[] =
+	"rekey: an endpoint with rx_key_next protects its RTP (the outer layer for double profiles) and SRTCP with rx_key "
+	"before round rekey_at_round and with rx_key_next from then on, all its SSRCs at once; SEQ, ROC and the SRTCP "
+	"index go on (rekey_at_index, rekey_at_srtcp_index: the first with the next key); the E2E key does not change; "
+	"a forwarder opens with the current key, else the next one, and the first packet that opens with the next key makes it current";
 
 static json_t *
 secrets_bad(const struct gen *g, const unsigned *vnum, const unsigned *bnum)
@@ -1110,10 +1192,11 @@ write_secrets(const struct gen *g, const unsigned *vnum, const unsigned *bnum)
 	char buf[80], mac[32];
 
 	json_object_set_new(root, "format", json_string("perc-pcaptest secrets 1"));
-	json_object_set_new(root, "generator", json_pack("{s:I, s:i, s:i, s:i, s:i, s:s, s:b, s:b, s:b, s:i}",
+	json_object_set_new(root, "generator", json_pack("{s:I, s:i, s:i, s:i, s:i, s:s, s:b, s:b, s:b, s:b, s:i}",
 		"seed", (json_int_t)o->seed, "conferences", o->confs, "size", o->size,
 		"packets", o->packets, "payload", o->payload, "profile", o->prof->name,
-		"ipv6", o->ipv6, "rtcp", o->rtcp, "bad", o->bad, "seq_start", o->seq_start));
+		"ipv6", o->ipv6, "rtcp", o->rtcp, "bad", o->bad, "rekey", o->rekey,
+		"seq_start", o->seq_start));
 	json_object_set_new(root, "mdd", json_pack("{s:s, s:s}",
 		"addr", pt_fmt_addr_port(&w->mdd, buf, sizeof(buf)),
 		"mac", pt_fmt_mac(w->mdd_mac, mac, sizeof(mac))));
@@ -1147,6 +1230,13 @@ write_secrets(const struct gen *g, const unsigned *vnum, const unsigned *bnum)
 		json_object_set_new(x, "rx_salt", jhex(ep->rx_salt, sl));
 		json_object_set_new(x, "tx_key", jhex(ep->tx_key, kl));
 		json_object_set_new(x, "tx_salt", jhex(ep->tx_salt, sl));
+		if (ep->has_rx_next) {
+			json_object_set_new(x, "rx_key_next", jhex(ep->rx_key_next, kl));
+			json_object_set_new(x, "rx_salt_next", jhex(ep->rx_salt_next, sl));
+			json_object_set_new(x, "rekey_at_round", json_integer(ep->rekey_round));
+			json_object_set_new(x, "rekey_at_index", json_integer((json_int_t)ep->rekey_index));
+			json_object_set_new(x, "rekey_at_srtcp_index", json_integer(ep->rekey_srtcp));
+		}
 		if (ep->prof->is_double) {
 			json_object_set_new(x, "e2e_key", jhex(ep->e2e_key, kl));
 			json_object_set_new(x, "e2e_salt", jhex(ep->e2e_salt, 12));
@@ -1160,6 +1250,8 @@ write_secrets(const struct gen *g, const unsigned *vnum, const unsigned *bnum)
 	json_object_set_new(root, "bad", secrets_bad(g, vnum, bnum));
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		json_array_append_new(r, json_string(rules[i]));
+	if (o->rekey)
+		json_array_append_new(r, json_string(rekey_rule));
 	json_object_set_new(root, "rules", r);
 	return write_json(root, o->dir, "secrets.json");
 }
@@ -1211,9 +1303,15 @@ gen_free(struct gen *g)
 		perc_key_clear(&g->rx[i]);
 		if (g->dk)
 			perc_double_key_clear(&g->dk[i]);
+		if (g->rxn)
+			perc_key_clear(&g->rxn[i]);
+		if (g->dkn)
+			perc_double_key_clear(&g->dkn[i]);
 	}
 	free(g->rx);
 	free(g->dk);
+	free(g->rxn);
+	free(g->dkn);
 	free(g->rtcp_index);
 	free(g->ts0);
 	for (size_t i = 0; i < g->nv; i++)
@@ -1258,8 +1356,11 @@ pt_cmd_gen(int argc, char **argv)
 	}
 	if (write_pcap(&g, vnum, bnum) || write_provision(&g) || write_secrets(&g, vnum, bnum))
 		goto out;
-	printf("gen: %s: %u conferences x %u endpoints, %s, %zu valid frames, %zu bad frames\n",
+	printf("gen: %s: %u conferences x %u endpoints, %s, %zu valid frames, %zu bad frames",
 	       g.o.dir, g.o.confs, g.o.size, g.o.prof->name, g.nv, g.nb);
+	if (g.o.rekey)
+		printf(", rekey at round %u", g.o.rekey_round);
+	putchar('\n');
 	rc = PT_EX_OK;
 out:
 	free(vnum);

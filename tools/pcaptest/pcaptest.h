@@ -98,6 +98,13 @@ struct pt_endpoint {
 	const struct perc_profile *layer;    /* the hop-by-hop layer */
 	uint8_t rx_key[32], rx_salt[14], tx_key[32], tx_salt[14];
 	uint8_t e2e_key[32], e2e_salt[12];   /* double profiles: inner halves */
+	/* a hop-by-hop rekey (gen --rekey): the key the endpoint switches to */
+	bool has_rx_next;
+	uint8_t rx_key_next[32], rx_salt_next[14];
+	/* secrets.json only: where it switches, all SSRCs at once */
+	unsigned rekey_round;                /* first round sent with the next key */
+	uint64_t rekey_index;                /* its RTP index, ROC << 16 | SEQ */
+	uint32_t rekey_srtcp;                /* first SRTCP index with the next key */
 	uint32_t ssrcs[PT_MAX_SSRCS];
 	unsigned n_ssrcs;
 	unsigned max_streams;
