@@ -312,6 +312,8 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 {
 	unsigned n = ws->n_media, good, nretry = 0;
 	struct perc_op *retry[MDD_BURST * 2];
+	/* libsrtp2 keeps a replay window per key session, not in op->stream */
+	bool own_window = perc_engine_arch(w->engine) != PERC_ARCH_LIBSRTP;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct media *md = &ws->media[i];
@@ -339,6 +341,14 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 			memcpy(md->pkt, ws->scratch[op - ws->open_op], md->len);
 			op->key = md->alt;
 			op->len = md->len;
+			/* Keep the index this pass estimated and replay-checked
+			 * against the window as it was before the burst: the
+			 * window has since taken the later packets of the burst.
+			 * Checked again, it would call a forged copy placed ahead
+			 * of its original a replay instead of an auth failure.
+			 * The window is updated below, once the tag verified. */
+			if (own_window)
+				op->flags = PERC_OPF_INDEX;
 			retry[nretry++] = op;
 			continue;
 		}
@@ -349,15 +359,32 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 		unsigned ok = perc_engine_run(w->engine, retry, (uint16_t)nretry);
 
 		for (unsigned i = 0; i < nretry; i++) {
-			struct media *md = &ws->media[retry[i] - ws->open_op];
+			struct perc_op *op = retry[i];
+			struct media *md = &ws->media[op - ws->open_op];
 
+			if (i < ok && own_window) {
+				struct perc_replay *win = md->rtcp ? &md->st->in->rtcp
+								   : &md->st->in->rtp;
+				int r = perc_replay_check(win, op->index);
+
+				if (r == PERC_R_OK)
+					r = perc_replay_update(win, op->index);
+				if (r != PERC_R_OK) {
+					/* a duplicate of a packet accepted earlier in
+					 * this burst (or pushed out of the window by
+					 * its later packets) */
+					drop(w, md->m, open_ctr(md, r));
+					md->m = NULL;
+					continue;
+				}
+			}
 			if (i < ok) {
 				/* tell the control thread which key the endpoint uses */
 				__atomic_store_n(&md->leg->rx_alt_used, md->alt, __ATOMIC_RELEASE);
 				CTR(w, rekey_next)++;
 				ws->open_ops[good++] = retry[i];
 			} else {
-				drop(w, md->m, open_ctr(md, retry[i]->reason));
+				drop(w, md->m, open_ctr(md, op->reason));
 				md->m = NULL;
 			}
 		}
