@@ -318,9 +318,17 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 	for (unsigned i = 0; i < n; i++) {
 		struct media *md = &ws->media[i];
 		struct perc_op *op = &ws->open_op[i];
+		struct perc_key *key;
 
-		op->key = __atomic_load_n(&md->leg->rx_key, __ATOMIC_ACQUIRE);
-		md->alt = __atomic_load_n(&md->leg->rx_alt, __ATOMIC_ACQUIRE);
+		/* mdd_rekey_tick promotes with two stores, rx_key = next and
+		 * then rx_alt = previous: read rx_key on both sides of rx_alt,
+		 * or a promotion between the two loads gives the previous key
+		 * twice and a packet under the next key opens with neither */
+		do {
+			key = __atomic_load_n(&md->leg->rx_key, __ATOMIC_ACQUIRE);
+			md->alt = __atomic_load_n(&md->leg->rx_alt, __ATOMIC_ACQUIRE);
+		} while (key != __atomic_load_n(&md->leg->rx_key, __ATOMIC_ACQUIRE));
+		op->key = key;
 		if (md->alt != NULL)
 			memcpy(ws->scratch[i], md->pkt, md->len);
 		op->stream = md->st->in;
