@@ -80,6 +80,15 @@ run one_worker "--rtcp --bad --conferences 4" 1
 # the SSE code path of ipsec-mb
 run libsrtp "--rtcp --bad" 1 "--arch libsrtp"
 run sse "--rtcp --bad --ipv6" 1 "--arch sse"
+# a hop-by-hop rekey halfway: nothing lost across the key change, and
+# perc-mdd says it opened packets with the alternative (next) rx key
+run rekey "--rtcp --rekey"
+run rekey_bad "--rtcp --bad --rekey --ipv6"
+for n in rekey rekey_bad; do
+	k=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["total"].get("rekey_next", 0))' \
+		"$WORK/$n/stats.json" 2>/dev/null)
+	[ "${k:-0}" -gt 0 ] 2>/dev/null && ok "$n: rekey_next $k" || bad "$n: rekey_next '${k}' (want > 0)"
+done
 # two workers give the same deliveries as one
 a=$(grep -o '[0-9]* delivered' "$WORK/two_workers/check.log")
 b=$(grep -o '[0-9]* delivered' "$WORK/one_worker/check.log")
