@@ -99,6 +99,8 @@ systematic(const struct corpus *c)
 	for (unsigned i = 0; i < c->n; i++) {
 		for (size_t k = 0; k <= c->len[i]; k++)
 			run_one(c->p[i], k);
+		if (c->len[i] > MAX_INPUT)
+			continue;
 		for (size_t k = 0; k < c->len[i]; k++) {
 			for (size_t v = 0; v < sizeof(vals); v++) {
 				memcpy(w, c->p[i], c->len[i]);
