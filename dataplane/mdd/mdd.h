@@ -57,6 +57,14 @@ struct mdd_ssrc_slot {
 /** How long a previous rx key still opens late packets after a rekey. */
 #define MDD_REKEY_GRACE_MS 500
 
+/** The rx keys of a leg (immutable once published). */
+struct mdd_rxkeys {
+	struct perc_key *cur;
+	struct perc_key *alt;        /**< next or previous key, or NULL */
+	bool alt_is_next;
+	uint64_t gen;                /**< unique per pair (never reused) */
+};
+
 /** Hash key of a leg: the endpoint's address as the MDD sees it. */
 struct mdd_leg_key {
 	uint8_t family;              /**< AF_INET / AF_INET6 */
@@ -83,15 +91,14 @@ struct mdd_leg {
 	uint8_t pt_map[128];
 	struct mdd_conf *conf;
 	const struct perc_profile *layer; /**< single profile of the HBH layer */
-	/* rx keys: a packet that fails with rx_key is tried with rx_alt, which
-	 * is the next key (a rekey in progress: the first packet it opens makes
-	 * it current) or the previous one (kept for a grace period). Written by
-	 * the control thread, read by the owner; retired keys are freed after
-	 * an RCU grace period. */
-	struct perc_key *rx_key;     /**< opens what the endpoint sends */
-	struct perc_key *rx_alt;     /**< next or previous rx key, or NULL */
-	bool rx_alt_is_next;
-	struct perc_key *rx_alt_used; /**< owner: the alt key that last opened a packet */
+	/* rx keys, published as one pair so a reader never sees half a
+	 * promotion: a packet that fails with rx->cur is tried with rx->alt,
+	 * the next key (a rekey in progress: the first packet it opens makes
+	 * it current) or the previous one (kept for a grace period). The
+	 * control thread replaces the pair; old pairs and retired keys are
+	 * freed after an RCU grace period. */
+	struct mdd_rxkeys *rx;
+	uint64_t rx_alt_used;        /**< owner: gen of the pair whose next key opened a packet */
 	uint64_t rx_alt_retire;      /**< control: TSC when the previous key goes */
 	struct perc_key *tx_key;     /**< seals what the MDD sends to it */
 	/* next hop, double-buffered: a writer (the owner latching the

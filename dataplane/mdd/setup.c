@@ -17,6 +17,8 @@
 #include "perc/kdf.h"
 
 struct mdd g_mdd;
+/* generations of rx key pairs: set-up and the control thread only */
+static uint64_t rx_gen;
 
 static struct perc_stream *
 new_stream(uint32_t window)
@@ -206,17 +208,23 @@ setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx
 	l->layer = perc_profile_layer(pe->profile);
 	l->max_streams = pe->max_streams;
 	l->worker = (uint16_t)(m->n_legs % m->n_workers);
-	l->rx_key = new_key(e, l->layer, pe->rx_key, pe->rx_salt);
+	l->rx = rte_zmalloc("rxkeys", sizeof(*l->rx), RTE_CACHE_LINE_SIZE);
+	if (l->rx == NULL) {
+		snprintf(err, errlen, "out of memory for endpoint %s", pe->id);
+		return -1;
+	}
+	l->rx->gen = ++rx_gen;
+	l->rx->cur = new_key(e, l->layer, pe->rx_key, pe->rx_salt);
 	l->tx_key = new_key(e, l->layer, pe->tx_key, pe->tx_salt);
 	if (pe->has_rx_next) {
-		l->rx_alt = new_key(e, l->layer, pe->rx_key_next, pe->rx_salt_next);
-		l->rx_alt_is_next = true;
-		if (l->rx_alt == NULL) {
+		l->rx->alt = new_key(e, l->layer, pe->rx_key_next, pe->rx_salt_next);
+		l->rx->alt_is_next = true;
+		if (l->rx->alt == NULL) {
 			snprintf(err, errlen, "endpoint %s: next key set-up failed", pe->id);
 			return -1;
 		}
 	}
-	if (l->rx_key == NULL || l->tx_key == NULL) {
+	if (l->rx->cur == NULL || l->tx_key == NULL) {
 		snprintf(err, errlen, "endpoint %s: key set-up failed", pe->id);
 		return -1;
 	}
@@ -301,6 +309,31 @@ out:
 	return r;
 }
 
+/* Publish a new rx pair for l and free the old pair once no worker can
+ * still hold it; retired (a key of the old pair not in the new) is then
+ * zeroized and freed too. */
+static void
+rx_publish(struct mdd *m, struct mdd_leg *l, struct perc_key *cur, struct perc_key *alt,
+	   bool alt_is_next, struct perc_key *retired)
+{
+	struct mdd_rxkeys *nk = rte_zmalloc("rxkeys", sizeof(*nk), RTE_CACHE_LINE_SIZE);
+	struct mdd_rxkeys *old = l->rx;
+
+	if (nk == NULL)
+		return; /* try again on the next tick */
+	nk->cur = cur;
+	nk->alt = alt;
+	nk->alt_is_next = alt_is_next;
+	nk->gen = ++rx_gen;
+	__atomic_store_n(&l->rx, nk, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
+	rte_free(old);
+	if (retired != NULL) {
+		free_key(retired);
+		m->keys_retired++;
+	}
+}
+
 void
 mdd_rekey_tick(struct mdd *m)
 {
@@ -308,26 +341,17 @@ mdd_rekey_tick(struct mdd *m)
 
 	for (unsigned i = 0; i < m->n_legs; i++) {
 		struct mdd_leg *l = m->legs[i];
-		struct perc_key *alt = __atomic_load_n(&l->rx_alt, __ATOMIC_ACQUIRE);
+		const struct mdd_rxkeys *rk = l->rx;
 
-		if (alt == NULL)
+		if (rk->alt == NULL)
 			continue;
-		if (l->rx_alt_is_next &&
-		    __atomic_load_n(&l->rx_alt_used, __ATOMIC_ACQUIRE) == alt) {
+		if (rk->alt_is_next && __atomic_load_n(&l->rx_alt_used, __ATOMIC_ACQUIRE) == rk->gen) {
 			/* the endpoint sends with the next key: it becomes current,
 			 * the old one stays as alt for late packets */
-			struct perc_key *old = l->rx_key;
-
-			l->rx_alt_is_next = false;
 			l->rx_alt_retire = now + MDD_REKEY_GRACE_MS * rte_get_tsc_hz() / 1000;
-			__atomic_store_n(&l->rx_key, alt, __ATOMIC_RELEASE);
-			__atomic_store_n(&l->rx_alt, old, __ATOMIC_RELEASE);
-		} else if (!l->rx_alt_is_next && now >= l->rx_alt_retire) {
-			__atomic_store_n(&l->rx_alt, NULL, __ATOMIC_RELEASE);
-			/* no worker may still hold it in an op */
-			rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
-			free_key(alt);
-			m->keys_retired++;
+			rx_publish(m, l, rk->alt, rk->cur, false, NULL);
+		} else if (!rk->alt_is_next && now >= l->rx_alt_retire) {
+			rx_publish(m, l, rk->cur, NULL, false, rk->alt);
 		}
 	}
 }
@@ -346,8 +370,11 @@ mdd_teardown(struct mdd *m)
 		}
 		rte_free(l->streams);
 		rte_free(l->ssrc_tab);
-		free_key(l->rx_key);
-		free_key(l->rx_alt);
+		if (l->rx != NULL) {
+			free_key(l->rx->cur);
+			free_key(l->rx->alt);
+			rte_free(l->rx);
+		}
 		free_key(l->tx_key);
 		rte_free(l);
 	}

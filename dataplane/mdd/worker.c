@@ -43,6 +43,7 @@ struct media {
 	uint32_t len;            /* SRTP / SRTCP bytes (EKT field excluded) */
 	const uint8_t *ekt;      /* EKT field after the SRTP packet */
 	struct perc_key *alt;    /* the leg's alternative rx key at open time */
+	uint64_t alt_gen;        /* its pair's generation when alt is the next key */
 	uint16_t ekt_len;
 	bool rtcp;
 };
@@ -318,17 +319,12 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 	for (unsigned i = 0; i < n; i++) {
 		struct media *md = &ws->media[i];
 		struct perc_op *op = &ws->open_op[i];
-		struct perc_key *key;
+		/* one load: the pair is replaced whole by the control thread */
+		const struct mdd_rxkeys *rk = __atomic_load_n(&md->leg->rx, __ATOMIC_ACQUIRE);
 
-		/* mdd_rekey_tick promotes with two stores, rx_key = next and
-		 * then rx_alt = previous: read rx_key on both sides of rx_alt,
-		 * or a promotion between the two loads gives the previous key
-		 * twice and a packet under the next key opens with neither */
-		do {
-			key = __atomic_load_n(&md->leg->rx_key, __ATOMIC_ACQUIRE);
-			md->alt = __atomic_load_n(&md->leg->rx_alt, __ATOMIC_ACQUIRE);
-		} while (key != __atomic_load_n(&md->leg->rx_key, __ATOMIC_ACQUIRE));
-		op->key = key;
+		op->key = rk->cur;
+		md->alt = rk->alt;
+		md->alt_gen = rk->alt_is_next ? rk->gen : 0;
 		if (md->alt != NULL)
 			memcpy(ws->scratch[i], md->pkt, md->len);
 		op->stream = md->st->in;
@@ -387,8 +383,10 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 				}
 			}
 			if (i < ok) {
-				/* tell the control thread which key the endpoint uses */
-				__atomic_store_n(&md->leg->rx_alt_used, md->alt, __ATOMIC_RELEASE);
+				/* tell the control thread the endpoint uses the next key */
+				if (md->alt_gen != 0)
+					__atomic_store_n(&md->leg->rx_alt_used, md->alt_gen,
+							 __ATOMIC_RELEASE);
 				CTR(w, rekey_next)++;
 				ws->open_ops[good++] = retry[i];
 			} else {

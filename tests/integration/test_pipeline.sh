@@ -82,13 +82,21 @@ run libsrtp "--rtcp --bad" 1 "--arch libsrtp"
 run sse "--rtcp --bad --ipv6" 1 "--arch sse"
 # a hop-by-hop rekey halfway: nothing lost across the key change, and
 # perc-mdd says it opened packets with the alternative (next) rx key
-run rekey "--rtcp --rekey"
+# stay 1.2 s after the capture: the previous keys' 500 ms grace runs out and
+# every endpoint's old rx key must be retired (zeroized and freed)
+run rekey "--rtcp --rekey" 1 "--exit-when-idle 1200"
 run rekey_bad "--rtcp --bad --rekey --ipv6"
 for n in rekey rekey_bad; do
 	k=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["total"].get("rekey_next", 0))' \
 		"$WORK/$n/stats.json" 2>/dev/null)
 	[ "${k:-0}" -gt 0 ] 2>/dev/null && ok "$n: rekey_next $k" || bad "$n: rekey_next '${k}' (want > 0)"
 done
+r=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["control"]["keys_retired"])' \
+	"$WORK/rekey/stats.json" 2>/dev/null)
+e=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["conferences"][0]["endpoints"]) * len(json.load(open(sys.argv[1]))["conferences"]))' \
+	"$WORK/rekey/provision.json" 2>/dev/null)
+[ -n "$r" ] && [ "$r" = "$e" ] && ok "rekey: $r previous rx keys retired after the grace period" ||
+	bad "rekey: keys_retired '$r', endpoints '$e'"
 # two workers give the same deliveries as one
 a=$(grep -o '[0-9]* delivered' "$WORK/two_workers/check.log")
 b=$(grep -o '[0-9]* delivered' "$WORK/one_worker/check.log")
