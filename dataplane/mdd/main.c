@@ -26,6 +26,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "config.h"
 #include "mdd.h"
 
 #define DEFAULT_PORT 3478
@@ -34,6 +35,7 @@
 
 static const char usage_text[] =
 	"usage: perc-mdd [EAL options] -- [options]\n"
+	"       perc-mdd --config FILE\n"
 	"\n"
 	"The PERC Media Distribution Device: forwards double-encrypted SRTP (RFC 8723)\n"
 	"and plain SRTP between the endpoints of each conference, opening and re-sealing\n"
@@ -57,6 +59,11 @@ static const char usage_text[] =
 	"                       IPv4 output (IPv6 always)\n"
 	"  --mbufs N            mbufs in the pool (default 16383)\n"
 	"  -h, --help           this text\n"
+	"\n"
+	"--config FILE reads everything from an INI file: [eal] 'args = ...' lines\n"
+	"hold the EAL arguments, [dataplane] holds the options above by their long\n"
+	"names ('addr = 192.0.2.1', 'udp-csum = true'). A bad file exits with 78 and\n"
+	"the line. Example: docs/perc-mdd.conf.example.\n"
 	"\n"
 	"example (no NIC):\n"
 	"  perc-mdd --no-huge -m 512 -l 0-1 --vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap \\\n"
@@ -290,6 +297,7 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	struct mdd_config cfg = { 0 };
 	struct prov prov = { 0 };
 	struct prov_error perr;
 	char err[512];
@@ -308,11 +316,24 @@ main(int argc, char **argv)
 				return 0;
 			}
 		}
+	if (argc >= 2 && strcmp(argv[1], "--config") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "perc-mdd: --config FILE takes nothing else\n");
+			return 2;
+		}
+		if (mdd_config_load(argv[2], argv[0], &cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "perc-mdd: %s\n", err);
+			return MDD_EX_CONFIG;
+		}
+		argc = cfg.argc;
+		argv = cfg.argv;
+	}
 	eal = rte_eal_init(argc, argv);
 	if (eal < 0) {
 		fprintf(stderr, "perc-mdd: EAL initialisation failed: %s\n"
 				"(hugepages: tools/demo reserves them; or run with --no-huge -m 512)\n",
 			rte_strerror(rte_errno));
+		mdd_config_free(&cfg);
 		return 2;
 	}
 	argc -= eal;
@@ -427,5 +448,6 @@ out_prov:
 	prov_free(&prov);
 out_eal:
 	rte_eal_cleanup();
+	mdd_config_free(&cfg);
 	return rc;
 }
