@@ -621,6 +621,61 @@ test_max_streams_and_ekt(void)
 	}
 }
 
+/* The next rx key (both halves or neither) and the rewrite keys. */
+static void
+test_rekey_and_rewrite(void)
+{
+	struct prov p;
+	struct prov_error err;
+	char *d;
+
+	REFUSED(15, "          \"max_streams\": 4, \"rx_key_next\": \"" K16 "\"", 15,
+		"rx_key_next without rx_salt_next", "give both");
+	REFUSED(15, "          \"max_streams\": 4, \"rx_salt_next\": \"" S12 "\"", 15,
+		"rx_salt_next without rx_key_next");
+	REFUSED(15, "          \"max_streams\": 4, \"rx_key_next\": \"" K32 "\", \"rx_salt_next\": \""
+		S12 "\"", 15, "rx_key_next must be 16 bytes");
+	REFUSED(15, "          \"max_streams\": 4, \"pt_map\": [96]", 15, "pt_map must be an object");
+	REFUSED(15, "          \"max_streams\": 4, \"pt_map\": {\"128\": 1}", 15,
+		"is not a payload type 0..127");
+	REFUSED(15, "          \"max_streams\": 4, \"pt_map\": {\"96\": 200}", 15,
+		"must be a payload type 0..127");
+	REFUSED(15, "          \"max_streams\": 4, \"seq_offset\": 65536", 15,
+		"seq_offset must be an integer 0..65535");
+	REFUSED(15, "          \"max_streams\": 4, \"marker\": \"toggle\"", 15,
+		"marker must be \"keep\", \"clear\" or \"set\"");
+
+	d = doc(15, "          \"max_streams\": 4, \"rx_key_next\": \"" K16 "\", \"rx_salt_next\": \""
+		S12 "\", \"pt_map\": {\"96\": 100, \"97\": 97}, \"seq_offset\": 1000, "
+		"\"marker\": \"set\"");
+	CU_ASSERT_EQUAL_FATAL(prov_parse(d, &p, &err), 0);
+	{
+		const struct prov_endpoint *a = &p.conferences[0].endpoints[0];
+		const struct prov_endpoint *b = &p.conferences[0].endpoints[1];
+
+		CU_ASSERT_TRUE(a->has_rx_next);
+		CU_ASSERT_TRUE(a->rewrite);
+		CU_ASSERT_EQUAL(a->pt_map[96], 100);
+		CU_ASSERT_EQUAL(a->pt_map[97], 97);
+		CU_ASSERT_EQUAL(a->pt_map[5], 5);
+		CU_ASSERT_EQUAL(a->seq_offset, 1000);
+		CU_ASSERT_EQUAL(a->marker, 1);
+		/* no rewrite keys: identity, keep */
+		CU_ASSERT_FALSE(b->has_rx_next);
+		CU_ASSERT_FALSE(b->rewrite);
+		CU_ASSERT_EQUAL(b->pt_map[96], 96);
+		CU_ASSERT_EQUAL(b->marker, -1);
+	}
+	prov_free(&p);
+	free(d);
+	/* a map onto itself and "keep" are no rewrite at all */
+	d = doc(15, "          \"max_streams\": 4, \"pt_map\": {\"96\": 96}, \"marker\": \"keep\"");
+	CU_ASSERT_EQUAL_FATAL(prov_parse(d, &p, &err), 0);
+	CU_ASSERT_FALSE(p.conferences[0].endpoints[0].rewrite);
+	prov_free(&p);
+	free(d);
+}
+
 /* A file on disk: loads, refusals name the path; a missing file names the
  * path and the errno text; an empty file; a directory. */
 static void
@@ -721,6 +776,7 @@ main(void)
 	T_ADD(test_profiles_and_keys);
 	T_ADD(test_ssrcs);
 	T_ADD(test_max_streams_and_ekt);
+	T_ADD(test_rekey_and_rewrite);
 	T_ADD(test_load);
 	T_ADD(test_long_message);
 	return t_run();
