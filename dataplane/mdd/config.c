@@ -22,7 +22,7 @@ static const struct {
 } dp_opts[] = {
 	{ "addr", true }, { "port", true }, { "provision", true }, { "arch", true },
 	{ "stats-interval", true }, { "stats-json", true }, { "exit-when-idle", true },
-	{ "udp-csum", false }, { "mbufs", true },
+	{ "udp-csum", false }, { "mbufs", true }, { "max-endpoints", true },
 };
 
 static char *

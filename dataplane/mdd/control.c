@@ -332,6 +332,9 @@ mdd_stats_json(const struct mdd *m, const char *path)
 	json_object_set_new(root, "total", counters_obj(total));
 	json_object_set_new(root, "workers", workers);
 	json_object_set_new(c, "keys_retired", json_integer((json_int_t)m->keys_retired));
+	json_object_set_new(c, "reloads", json_integer((json_int_t)m->reloads));
+	json_object_set_new(c, "conferences", json_integer((json_int_t)m->n_confs));
+	json_object_set_new(c, "endpoints", json_integer((json_int_t)m->n_legs));
 	json_object_set_new(root, "control", c);
 	r = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(root);

@@ -58,6 +58,7 @@ static const char usage_text[] =
 	"  --udp-csum           check UDP checksums of IPv4 input and write them on\n"
 	"                       IPv4 output (IPv6 always)\n"
 	"  --mbufs N            mbufs in the pool (default 16383)\n"
+	"  --max-endpoints N    size of the endpoint table (default 16384)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"--config FILE reads everything from an INI file: [eal] 'args = ...' lines\n"
@@ -65,12 +66,17 @@ static const char usage_text[] =
 	"names ('addr = 192.0.2.1', 'udp-csum = true'). A bad file exits with 78 and\n"
 	"the line. Example: docs/perc-mdd.conf.example.\n"
 	"\n"
+	"SIGHUP reads the provisioning file again: conferences added to or removed from\n"
+	"it are added and removed, changed keys of running endpoints are replaced\n"
+	"without a lost packet. SIGINT / SIGTERM stop after the running bursts.\n"
+	"\n"
 	"example (no NIC):\n"
 	"  perc-mdd --no-huge -m 512 -l 0-1 --vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap \\\n"
 	"      -- --addr 192.0.2.1 --port 3478 --provision prov.json --exit-when-idle 500\n";
 
 struct opts {
 	const char *provision;
+	unsigned max_endpoints;
 	const char *stats_json;
 	int arch;
 	double stats_interval;
@@ -78,11 +84,15 @@ struct opts {
 	unsigned mbufs;
 };
 
+static volatile sig_atomic_t reload_requested;
+
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	g_mdd.stop = true;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		g_mdd.stop = true;
 }
 
 static int __attribute__((format(printf, 1, 2)))
@@ -111,6 +121,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "exit-when-idle", required_argument, NULL, 'i' },
 		{ "udp-csum", no_argument, NULL, 'c' },
 		{ "mbufs", required_argument, NULL, 'm' },
+		{ "max-endpoints", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -121,6 +132,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->stats_interval = 1;
 	o->idle_ms = -1;
 	o->mbufs = 16383;
+	o->max_endpoints = 16384;
 	g_mdd.media_port = DEFAULT_PORT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -176,6 +188,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->mbufs = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || o->mbufs < 1024)
 				return fail("--mbufs takes a number >= 1024, not '%s'", optarg);
+			break;
+		case 'E':
+			o->max_endpoints = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || o->max_endpoints < 1 || o->max_endpoints > 1u << 22)
+				return fail("--max-endpoints takes 1..4194304, not '%s'", optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -346,6 +363,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 
 	RTE_ETH_FOREACH_DEV(pid) {
 		if (g_mdd.n_ports == MDD_MAX_PORTS)
@@ -384,7 +402,8 @@ main(int argc, char **argv)
 		rte_eth_macaddr_get(g_mdd.ports[i], &mac);
 		memcpy(g_mdd.port_mac[i], mac.addr_bytes, 6);
 	}
-	if (mdd_setup_from_prov(&g_mdd, &prov, err, sizeof(err)) != 0) {
+	if (mdd_tables_init(&g_mdd, o.max_endpoints, err, sizeof(err)) != 0 ||
+	    mdd_setup_from_prov(&g_mdd, &prov, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perc-mdd: %s\n", err);
 		mdd_teardown(&g_mdd);
 		goto out_ports;
@@ -407,6 +426,18 @@ main(int argc, char **argv)
 		if (mdd_control_poll(&g_mdd) == 0)
 			rte_delay_us_sleep(200);
 		mdd_rekey_tick(&g_mdd);
+		if (reload_requested) {
+			struct prov np;
+			struct prov_error pe;
+
+			reload_requested = 0;
+			if (prov_load(o.provision, &np, &pe) != 0) {
+				fprintf(stderr, "perc-mdd: reload refused, running as before: %s\n", pe.msg);
+			} else {
+				mdd_reload(&g_mdd, &np, stderr);
+				prov_free(&np);
+			}
+		}
 		now = rte_get_tsc_cycles();
 		if (o.stats_interval > 0 && now >= next_stats) {
 			mdd_stats_line(&g_mdd, stdout, o.stats_interval);

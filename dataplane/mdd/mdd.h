@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_atomic.h>
 #include <rte_hash.h>
@@ -63,6 +64,7 @@ struct mdd_rxkeys {
 	struct perc_key *alt;        /**< next or previous key, or NULL */
 	bool alt_is_next;
 	uint64_t gen;                /**< unique per pair (never reused) */
+	uint8_t cur_fp[32], alt_fp[32]; /**< SHA-256(key ‖ salt): what a reload compares */
 };
 
 /** Hash key of a leg: the endpoint's address as the MDD sees it. */
@@ -100,7 +102,11 @@ struct mdd_leg {
 	struct mdd_rxkeys *rx;
 	uint64_t rx_alt_used;        /**< owner: gen of the pair whose next key opened a packet */
 	uint64_t rx_alt_retire;      /**< control: TSC when the previous key goes */
-	struct perc_key *tx_key;     /**< seals what the MDD sends to it */
+	struct perc_key *tx_key;     /**< seals what the MDD sends to it (RCU-published) */
+	uint8_t tx_fp[32];           /**< SHA-256(tx key ‖ salt) */
+	const struct perc_profile *profile; /**< as provisioned (single or double) */
+	uint32_t ssrcs[PROV_MAX_SSRCS];  /**< as provisioned (a reload compares) */
+	unsigned n_ssrcs;
 	/* next hop, double-buffered: a writer (the owner latching the
 	 * endpoint's source MAC, or the control thread after ARP / ND) fills
 	 * the spare copy and publishes it; every worker reads the current one */
@@ -150,12 +156,14 @@ struct mdd {
 	struct prov_addr addrs[MDD_MAX_ADDRS];
 	bool udp_csum_check;          /**< verify UDP checksums of IPv4 input */
 	bool udp_csum_tx;             /**< write UDP checksums on IPv4 output */
-	/* tables */
+	/* tables (the arrays are the control thread's; workers use the hash) */
 	struct rte_hash *legs_by_addr;
-	struct mdd_conf *confs;
-	unsigned n_confs;
+	struct mdd_conf **confs;
+	unsigned n_confs, confs_cap;
 	struct mdd_leg **legs;
-	unsigned n_legs;
+	unsigned n_legs, legs_cap;
+	unsigned next_worker;         /**< round robin of leg owners */
+	uint64_t reloads;
 	/* resources */
 	struct rte_mempool *pool;
 	struct rte_ring *punt;        /**< workers -> control */
@@ -180,9 +188,16 @@ mdd_leg_tx(const struct mdd_leg *l)
 /** Set a leg's next hop (port, MAC, VLAN). Returns false when another
  *  writer holds the leg at this instant (the caller tries again later). */
 bool mdd_leg_set_nexthop(struct mdd_leg *l, uint16_t port, const uint8_t mac[6], uint16_t vlan);
+/** Create the endpoint table for up to max_endpoints endpoints. */
+int mdd_tables_init(struct mdd *m, unsigned max_endpoints, char *err, size_t errlen);
 /** Build conferences, legs, streams and keys from a provisioning file; the
  *  workers' engines must exist (keys are expanded for their architecture). */
 int mdd_setup_from_prov(struct mdd *m, const struct prov *p, char *err, size_t errlen);
+/** Apply a new provisioning file while running (control thread): add and
+ *  remove conferences, replace keys of running endpoints without a lost
+ *  packet. A conference whose endpoints changed otherwise is left as it is
+ *  (reported). Returns 0, or -1 when something was refused. */
+int mdd_reload(struct mdd *m, const struct prov *p, FILE *log);
 /** Zeroize keys and free the tables. */
 void mdd_teardown(struct mdd *m);
 /** Stream of ssrc in leg, or NULL (owner or reader). */

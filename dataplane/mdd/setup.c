@@ -9,9 +9,12 @@
 #include <sys/socket.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
+
+#include <openssl/evp.h>
 
 #include "mdd.h"
 #include "perc/kdf.h"
@@ -19,6 +22,9 @@
 struct mdd g_mdd;
 /* generations of rx key pairs: set-up and the control thread only */
 static uint64_t rx_gen;
+
+static void rx_publish(struct mdd *m, struct mdd_leg *l, struct mdd_rxkeys *nk,
+		       struct perc_key *retired);
 
 static struct perc_stream *
 new_stream(uint32_t window)
@@ -182,13 +188,77 @@ nomem:
 	return -1;
 }
 
+/* SHA-256 of key ‖ salt: tells a reload whether a key changed without the
+ * MDD keeping master keys. */
+static void
+key_fp(const uint8_t *key, size_t kl, const uint8_t *salt, size_t sl, uint8_t fp[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned n = 0;
+
+	memset(fp, 0, 32);
+	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, key, kl) == 1 && EVP_DigestUpdate(c, salt, sl) == 1)
+		EVP_DigestFinal_ex(c, fp, &n);
+	EVP_MD_CTX_free(c);
+}
+
+static struct mdd_rxkeys *
+new_pair(struct perc_key *cur, const uint8_t *cur_fp, struct perc_key *alt,
+	 const uint8_t *alt_fp, bool alt_is_next)
+{
+	struct mdd_rxkeys *p = rte_zmalloc("rxkeys", sizeof(*p), RTE_CACHE_LINE_SIZE);
+
+	if (p == NULL)
+		return NULL;
+	p->cur = cur;
+	p->alt = alt;
+	p->alt_is_next = alt_is_next;
+	p->gen = ++rx_gen;
+	memcpy(p->cur_fp, cur_fp, 32);
+	if (alt_fp != NULL)
+		memcpy(p->alt_fp, alt_fp, 32);
+	return p;
+}
+
+static void
+free_leg(struct mdd_leg *l)
+{
+	if (l == NULL)
+		return;
+	for (uint32_t s = 0; l->streams != NULL && s < l->max_streams; s++) {
+		rte_free(l->streams[s].in);
+		for (uint32_t j = 0; l->streams[s].out != NULL && j < l->conf->n_legs; j++)
+			rte_free(l->streams[s].out[j]);
+		rte_free(l->streams[s].out);
+	}
+	rte_free(l->streams);
+	rte_free(l->ssrc_tab);
+	if (l->rx != NULL) {
+		free_key(l->rx->cur);
+		free_key(l->rx->alt);
+		rte_free(l->rx);
+	}
+	free_key(l->tx_key);
+	rte_free(l);
+}
+
+static void
+free_conf(struct mdd_conf *c)
+{
+	for (uint32_t j = 0; j < c->n_legs; j++)
+		free_leg(c->legs[j]);
+	rte_free(c->legs);
+	rte_free(c);
+}
+
 static int
 setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx,
 	  const struct prov_endpoint *pe, char *err, size_t errlen)
 {
 	struct mdd_leg *l = rte_zmalloc("leg", sizeof(*l), RTE_CACHE_LINE_SIZE);
 	const struct prov_addr *ours;
-	int r;
+	uint8_t fp[32], nfp[32];
 
 	if (l == NULL) {
 		snprintf(err, errlen, "out of memory for endpoint %s", pe->id);
@@ -205,26 +275,19 @@ setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx
 	l->marker = pe->marker;
 	l->seq_offset = pe->seq_offset;
 	memcpy(l->pt_map, pe->pt_map, sizeof(l->pt_map));
+	l->profile = pe->profile;
 	l->layer = perc_profile_layer(pe->profile);
 	l->max_streams = pe->max_streams;
-	l->worker = (uint16_t)(m->n_legs % m->n_workers);
-	l->rx = rte_zmalloc("rxkeys", sizeof(*l->rx), RTE_CACHE_LINE_SIZE);
-	if (l->rx == NULL) {
-		snprintf(err, errlen, "out of memory for endpoint %s", pe->id);
-		return -1;
-	}
-	l->rx->gen = ++rx_gen;
-	l->rx->cur = new_key(e, l->layer, pe->rx_key, pe->rx_salt);
+	l->worker = (uint16_t)(m->next_worker++ % m->n_workers);
+	key_fp(pe->rx_key, pe->key_len, pe->rx_salt, pe->salt_len, fp);
+	key_fp(pe->rx_key_next, pe->key_len, pe->rx_salt_next, pe->salt_len, nfp);
+	l->rx = new_pair(new_key(e, l->layer, pe->rx_key, pe->rx_salt), fp,
+			 pe->has_rx_next ? new_key(e, l->layer, pe->rx_key_next, pe->rx_salt_next) : NULL,
+			 nfp, pe->has_rx_next);
 	l->tx_key = new_key(e, l->layer, pe->tx_key, pe->tx_salt);
-	if (pe->has_rx_next) {
-		l->rx->alt = new_key(e, l->layer, pe->rx_key_next, pe->rx_salt_next);
-		l->rx->alt_is_next = true;
-		if (l->rx->alt == NULL) {
-			snprintf(err, errlen, "endpoint %s: next key set-up failed", pe->id);
-			return -1;
-		}
-	}
-	if (l->rx->cur == NULL || l->tx_key == NULL) {
+	key_fp(pe->tx_key, pe->key_len, pe->tx_salt, pe->salt_len, l->tx_fp);
+	if (l->rx == NULL || l->rx->cur == NULL || l->tx_key == NULL ||
+	    (pe->has_rx_next && l->rx->alt == NULL)) {
 		snprintf(err, errlen, "endpoint %s: key set-up failed", pe->id);
 		return -1;
 	}
@@ -252,79 +315,310 @@ setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx
 			snprintf(err, errlen, "endpoint %s: more ssrcs than max_streams", pe->id);
 			return -1;
 		}
-	r = rte_hash_add_key_data(m->legs_by_addr, &l->key, l);
-	if (r != 0) {
-		snprintf(err, errlen, "endpoint %s: leg table full (%d)", pe->id, r);
+	memcpy(l->ssrcs, pe->ssrcs, pe->n_ssrcs * sizeof(uint32_t));
+	l->n_ssrcs = pe->n_ssrcs;
+	return 0;
+}
+
+static struct mdd_conf *
+find_conf(const struct mdd *m, const char *id)
+{
+	for (unsigned i = 0; i < m->n_confs; i++)
+		if (strcmp(m->confs[i]->id, id) == 0)
+			return m->confs[i];
+	return NULL;
+}
+
+static int
+grow(void **arr, unsigned *cap, unsigned need, size_t elem)
+{
+	void *p;
+	unsigned n = *cap ? *cap : 16;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, (size_t)n * elem);
+	if (p == NULL)
+		return -1;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+/*
+ * Build a whole conference off the fast path, then publish its legs in the
+ * lock-free table one by one (a leg is complete before it is visible).
+ */
+static int
+conf_add(struct mdd *m, struct perc_engine *e, const struct prov_conference *pc, char *err,
+	 size_t errlen)
+{
+	struct mdd_conf *c = rte_zmalloc("conf", sizeof(*c), RTE_CACHE_LINE_SIZE);
+	unsigned added = 0;
+
+	if (c == NULL || grow((void **)&m->confs, &m->confs_cap, m->n_confs + 1, sizeof(c)) != 0 ||
+	    grow((void **)&m->legs, &m->legs_cap, m->n_legs + pc->n_endpoints, sizeof(c)) != 0) {
+		rte_free(c);
+		snprintf(err, errlen, "out of memory for conference %s", pc->id);
 		return -1;
 	}
-	m->legs[m->n_legs++] = l;
+	snprintf(c->id, sizeof(c->id), "%s", pc->id);
+	c->n_legs = pc->n_endpoints;
+	c->legs = rte_zmalloc("conf_legs", (c->n_legs + 1) * sizeof(*c->legs), 0);
+	if (c->legs == NULL) {
+		snprintf(err, errlen, "out of memory for conference %s", pc->id);
+		goto fail;
+	}
+	for (unsigned j = 0; j < pc->n_endpoints; j++)
+		if (setup_leg(m, e, c, j, &pc->endpoints[j], err, errlen) != 0)
+			goto fail;
+	for (; added < c->n_legs; added++) {
+		int r = rte_hash_add_key_data(m->legs_by_addr, &c->legs[added]->key, c->legs[added]);
+
+		if (r != 0) {
+			snprintf(err, errlen, "endpoint %s: the endpoint table is full (%d): restart "
+				 "with a larger --max-endpoints", c->legs[added]->id, r);
+			goto unpublish;
+		}
+	}
+	m->confs[m->n_confs++] = c;
+	for (unsigned j = 0; j < c->n_legs; j++)
+		m->legs[m->n_legs++] = c->legs[j];
+	return 0;
+unpublish:
+	{
+		int32_t pos[added + 1];
+
+		for (unsigned j = 0; j < added; j++)
+			pos[j] = rte_hash_del_key(m->legs_by_addr, &c->legs[j]->key);
+		rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
+		for (unsigned j = 0; j < added; j++)
+			if (pos[j] >= 0)
+				rte_hash_free_key_with_position(m->legs_by_addr, pos[j]);
+	}
+fail:
+	free_conf(c);
+	return -1;
+}
+
+/* Unpublish a conference's legs, wait until no worker can hold one, free. */
+static void
+conf_remove(struct mdd *m, struct mdd_conf *c)
+{
+	int32_t pos[c->n_legs];
+
+	for (uint32_t j = 0; j < c->n_legs; j++)
+		pos[j] = rte_hash_del_key(m->legs_by_addr, &c->legs[j]->key);
+	rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
+	for (uint32_t j = 0; j < c->n_legs; j++)
+		if (pos[j] >= 0)
+			rte_hash_free_key_with_position(m->legs_by_addr, pos[j]);
+	for (unsigned i = 0, k = 0; i < m->n_legs; i++)
+		if (m->legs[i]->conf != c)
+			m->legs[k++] = m->legs[i];
+	m->n_legs -= c->n_legs;
+	for (unsigned i = 0; i < m->n_confs; i++)
+		if (m->confs[i] == c) {
+			m->confs[i] = m->confs[--m->n_confs];
+			break;
+		}
+	m->keys_retired += 2 * c->n_legs;
+	free_conf(c);
+}
+
+int
+mdd_tables_init(struct mdd *m, unsigned max_endpoints, char *err, size_t errlen)
+{
+	struct rte_hash_parameters hp = {
+		.name = "mdd_legs",
+		.entries = max_endpoints < 64 ? 128 : 2 * max_endpoints,
+		.key_len = sizeof(struct mdd_leg_key),
+		.hash_func = rte_jhash,
+		.socket_id = (int)rte_socket_id(),
+		/* workers read while the control thread adds and deletes; deleted
+		 * slots are freed after an RCU grace period (NO_FREE_ON_DEL comes
+		 * with the lock-free mode) */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
+
+	m->legs_by_addr = rte_hash_create(&hp);
+	if (m->legs_by_addr == NULL) {
+		snprintf(err, errlen, "cannot create the endpoint table for %u endpoints: %s",
+			 max_endpoints, rte_strerror(rte_errno));
+		return -1;
+	}
 	return 0;
 }
 
 int
 mdd_setup_from_prov(struct mdd *m, const struct prov *p, char *err, size_t errlen)
 {
-	struct rte_hash_parameters hp = {
-		.name = "mdd_legs",
-		.entries = p->n_endpoints < 64 ? 128 : 2 * p->n_endpoints,
-		.key_len = sizeof(struct mdd_leg_key),
-		.hash_func = rte_jhash,
-		.socket_id = (int)rte_socket_id(),
-		/* workers read while the control thread writes */
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
-	};
 	struct perc_engine *e = perc_engine_create(perc_engine_arch(m->workers[0].engine));
-	int r = -1;
+	int r = 0;
 
 	if (e == NULL) {
 		snprintf(err, errlen, "cannot create a crypto engine for key set-up");
 		return -1;
 	}
-	m->legs_by_addr = rte_hash_create(&hp);
-	m->confs = rte_zmalloc("confs", (p->n_conferences + 1) * sizeof(*m->confs), 0);
-	m->legs = rte_zmalloc("legs", (p->n_endpoints + 1) * sizeof(*m->legs), 0);
-	if (m->legs_by_addr == NULL || m->confs == NULL || m->legs == NULL) {
-		snprintf(err, errlen, "out of memory for the conference tables");
-		goto out;
-	}
-	for (unsigned i = 0; i < p->n_conferences; i++) {
-		const struct prov_conference *pc = &p->conferences[i];
-		struct mdd_conf *c = &m->confs[i];
-
-		snprintf(c->id, sizeof(c->id), "%s", pc->id);
-		c->n_legs = pc->n_endpoints;
-		c->legs = rte_zmalloc("conf_legs", (c->n_legs + 1) * sizeof(*c->legs), 0);
-		if (c->legs == NULL) {
-			snprintf(err, errlen, "out of memory for conference %s", pc->id);
-			goto out;
-		}
-		m->n_confs++;
-		for (unsigned j = 0; j < pc->n_endpoints; j++)
-			if (setup_leg(m, e, c, j, &pc->endpoints[j], err, errlen) != 0)
-				goto out;
-	}
-	r = 0;
-out:
+	for (unsigned i = 0; i < p->n_conferences && r == 0; i++)
+		r = conf_add(m, e, &p->conferences[i], err, errlen);
 	perc_engine_destroy(e);
 	return r;
 }
 
-/* Publish a new rx pair for l and free the old pair once no worker can
- * still hold it; retired (a key of the old pair not in the new) is then
- * zeroized and freed too. */
-static void
-rx_publish(struct mdd *m, struct mdd_leg *l, struct perc_key *cur, struct perc_key *alt,
-	   bool alt_is_next, struct perc_key *retired)
+/* Whether a running conference can take the file's version of it by key
+ * changes alone: the same endpoints, addresses, profiles and settings. */
+static bool
+same_shape(const struct mdd_conf *c, const struct prov_conference *pc)
 {
-	struct mdd_rxkeys *nk = rte_zmalloc("rxkeys", sizeof(*nk), RTE_CACHE_LINE_SIZE);
+	if (c->n_legs != pc->n_endpoints)
+		return false;
+	for (uint32_t j = 0; j < c->n_legs; j++) {
+		const struct mdd_leg *l = c->legs[j];
+		const struct prov_endpoint *pe = &pc->endpoints[j];
+
+		if (strcmp(l->id, pe->id) != 0 || l->profile != pe->profile ||
+		    memcmp(&l->addr, &pe->addr, sizeof(l->addr)) != 0 || l->ekt != pe->ekt ||
+		    l->max_streams != pe->max_streams || l->n_ssrcs != pe->n_ssrcs ||
+		    memcmp(l->ssrcs, pe->ssrcs, pe->n_ssrcs * sizeof(uint32_t)) != 0 ||
+		    l->rewrite != pe->rewrite || l->marker != pe->marker ||
+		    l->seq_offset != pe->seq_offset || memcmp(l->pt_map, pe->pt_map, 128) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Replace what changed among one endpoint's keys, without a lost packet:
+ * - a new tx key is published at once (the endpoint learned it with it);
+ * - a new rx_key_next sits beside the current key until it opens a packet;
+ * - an rx_key that is the current next key is promoted now (grace for the
+ *   old one); any other new rx_key becomes current with the old one kept
+ *   for the grace period. */
+static unsigned
+leg_rekey(struct mdd *m, struct perc_engine *e, struct mdd_leg *l, const struct prov_endpoint *pe)
+{
+	const struct mdd_rxkeys *rk = l->rx;
+	uint8_t fp[32], nfp[32];
+	unsigned changes = 0;
+
+	key_fp(pe->tx_key, pe->key_len, pe->tx_salt, pe->salt_len, fp);
+	if (memcmp(fp, l->tx_fp, 32) != 0) {
+		struct perc_key *nk = new_key(e, l->layer, pe->tx_key, pe->tx_salt), *old = l->tx_key;
+
+		if (nk != NULL) {
+			__atomic_store_n(&l->tx_key, nk, __ATOMIC_RELEASE);
+			memcpy(l->tx_fp, fp, 32);
+			rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
+			free_key(old);
+			m->keys_retired++;
+			changes++;
+		}
+	}
+	key_fp(pe->rx_key, pe->key_len, pe->rx_salt, pe->salt_len, fp);
+	key_fp(pe->rx_key_next, pe->key_len, pe->rx_salt_next, pe->salt_len, nfp);
+	if (memcmp(fp, rk->cur_fp, 32) == 0) {
+		bool have_next = rk->alt != NULL && rk->alt_is_next;
+
+		if (pe->has_rx_next && (!have_next || memcmp(nfp, rk->alt_fp, 32) != 0)) {
+			struct perc_key *nk = new_key(e, l->layer, pe->rx_key_next, pe->rx_salt_next);
+
+			if (nk != NULL) {
+				rx_publish(m, l, new_pair(rk->cur, rk->cur_fp, nk, nfp, true), rk->alt);
+				changes++;
+			}
+		} else if (!pe->has_rx_next && have_next) {
+			/* the next key was withdrawn before it was used */
+			rx_publish(m, l, new_pair(rk->cur, rk->cur_fp, NULL, NULL, false), rk->alt);
+			changes++;
+		}
+	} else if (rk->alt != NULL && rk->alt_is_next && memcmp(fp, rk->alt_fp, 32) == 0) {
+		l->rx_alt_retire = rte_get_tsc_cycles() + MDD_REKEY_GRACE_MS * rte_get_tsc_hz() / 1000;
+		rx_publish(m, l, new_pair(rk->alt, rk->alt_fp, rk->cur, rk->cur_fp, false), NULL);
+		changes++;
+	} else {
+		struct perc_key *nk = new_key(e, l->layer, pe->rx_key, pe->rx_salt);
+
+		if (nk != NULL) {
+			l->rx_alt_retire = rte_get_tsc_cycles() +
+					   MDD_REKEY_GRACE_MS * rte_get_tsc_hz() / 1000;
+			rx_publish(m, l, new_pair(nk, fp, rk->cur, rk->cur_fp, false), rk->alt);
+			changes++;
+		}
+	}
+	return changes;
+}
+
+int
+mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
+{
+	struct perc_engine *e = perc_engine_create(perc_engine_arch(m->workers[0].engine));
+	char err[512];
+	unsigned added = 0, removed = 0, rekeyed = 0, refused = 0;
+
+	if (e == NULL) {
+		fprintf(log, "perc-mdd: reload: no crypto engine for key set-up\n");
+		return -1;
+	}
+	/* conferences gone from the file */
+	for (unsigned i = 0; i < m->n_confs;) {
+		bool keep = false;
+
+		for (unsigned k = 0; k < p->n_conferences; k++)
+			keep |= strcmp(p->conferences[k].id, m->confs[i]->id) == 0;
+		if (keep) {
+			i++;
+			continue;
+		}
+		fprintf(log, "perc-mdd: reload: conference %s removed\n", m->confs[i]->id);
+		conf_remove(m, m->confs[i]);
+		removed++;
+	}
+	for (unsigned k = 0; k < p->n_conferences; k++) {
+		const struct prov_conference *pc = &p->conferences[k];
+		struct mdd_conf *c = find_conf(m, pc->id);
+
+		if (c == NULL) {
+			if (conf_add(m, e, pc, err, sizeof(err)) == 0) {
+				fprintf(log, "perc-mdd: reload: conference %s added (%u endpoints)\n",
+					pc->id, pc->n_endpoints);
+				added++;
+			} else {
+				fprintf(log, "perc-mdd: reload: conference %s not added: %s\n", pc->id, err);
+				refused++;
+			}
+			continue;
+		}
+		if (!same_shape(c, pc)) {
+			fprintf(log, "perc-mdd: reload: conference %s changed more than its keys: "
+				     "left as it runs (remove it from the file, reload, add it back)\n",
+				pc->id);
+			refused++;
+			continue;
+		}
+		for (uint32_t j = 0; j < c->n_legs; j++)
+			rekeyed += leg_rekey(m, e, c->legs[j], &pc->endpoints[j]);
+	}
+	perc_engine_destroy(e);
+	fprintf(log, "perc-mdd: reload: %u added, %u removed, %u key changes, %u refused; %u "
+		     "conferences, %u endpoints\n",
+		added, removed, rekeyed, refused, m->n_confs, m->n_legs);
+	m->reloads++;
+	return refused ? -1 : 0;
+}
+
+/* Publish a new rx pair for l (nk; NULL when out of memory: nothing
+ * changes) and free the old pair once no worker can still hold it;
+ * retired (a key of the old pair not in the new) is then zeroized and
+ * freed too. */
+static void
+rx_publish(struct mdd *m, struct mdd_leg *l, struct mdd_rxkeys *nk, struct perc_key *retired)
+{
 	struct mdd_rxkeys *old = l->rx;
 
 	if (nk == NULL)
-		return; /* try again on the next tick */
-	nk->cur = cur;
-	nk->alt = alt;
-	nk->alt_is_next = alt_is_next;
-	nk->gen = ++rx_gen;
+		return; /* try again on the next tick or reload */
 	__atomic_store_n(&l->rx, nk, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
 	rte_free(old);
@@ -349,9 +643,9 @@ mdd_rekey_tick(struct mdd *m)
 			/* the endpoint sends with the next key: it becomes current,
 			 * the old one stays as alt for late packets */
 			l->rx_alt_retire = now + MDD_REKEY_GRACE_MS * rte_get_tsc_hz() / 1000;
-			rx_publish(m, l, rk->alt, rk->cur, false, NULL);
+			rx_publish(m, l, new_pair(rk->alt, rk->alt_fp, rk->cur, rk->cur_fp, false), NULL);
 		} else if (!rk->alt_is_next && now >= l->rx_alt_retire) {
-			rx_publish(m, l, rk->cur, NULL, false, rk->alt);
+			rx_publish(m, l, new_pair(rk->cur, rk->cur_fp, NULL, NULL, false), rk->alt);
 		}
 	}
 }
@@ -359,32 +653,14 @@ mdd_rekey_tick(struct mdd *m)
 void
 mdd_teardown(struct mdd *m)
 {
-	for (unsigned i = 0; i < m->n_legs; i++) {
-		struct mdd_leg *l = m->legs[i];
-
-		for (uint32_t s = 0; l->streams != NULL && s < l->max_streams; s++) {
-			rte_free(l->streams[s].in);
-			for (uint32_t j = 0; l->streams[s].out != NULL && j < l->conf->n_legs; j++)
-				rte_free(l->streams[s].out[j]);
-			rte_free(l->streams[s].out);
-		}
-		rte_free(l->streams);
-		rte_free(l->ssrc_tab);
-		if (l->rx != NULL) {
-			free_key(l->rx->cur);
-			free_key(l->rx->alt);
-			rte_free(l->rx);
-		}
-		free_key(l->tx_key);
-		rte_free(l);
-	}
 	for (unsigned i = 0; i < m->n_confs; i++)
-		rte_free(m->confs[i].legs);
-	rte_free(m->confs);
-	rte_free(m->legs);
+		free_conf(m->confs[i]);
+	free(m->confs);
+	free(m->legs);
 	rte_hash_free(m->legs_by_addr);
 	m->legs = NULL;
 	m->confs = NULL;
 	m->legs_by_addr = NULL;
 	m->n_legs = m->n_confs = 0;
+	m->legs_cap = m->confs_cap = 0;
 }

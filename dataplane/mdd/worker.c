@@ -515,7 +515,7 @@ copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
 	c->ekt = md->ekt;
 	c->ekt_len = md->ekt_len;
 	c->rtcp = md->rtcp;
-	op->key = to->tx_key;
+	op->key = __atomic_load_n(&to->tx_key, __ATOMIC_ACQUIRE);
 	op->stream = md->st->out[to->conf_idx];
 	op->src = md->pkt;
 	op->dst = rte_pktmbuf_mtod(m, uint8_t *) + tmpl->hdr_len;
@@ -626,6 +626,10 @@ mdd_worker_main(void *arg)
 
 	while (!g_mdd.stop) {
 		unsigned work = 0, n;
+
+		/* no leg pointer survives a quiescent state: a removed leg is
+		 * freed after the grace period */
+		ws->last_leg = NULL;
 
 		for (unsigned p = 0; p < g_mdd.n_ports; p++) {
 			if (ws->queue >= g_mdd.port_nrxq[p])
