@@ -46,6 +46,12 @@ cfg rekey --rekey
 cfg rekey_bad --rtcp --bad --rekey
 cfg rekey_single --profile SRTP_AES128_CM_HMAC_SHA1_80 --rtcp --bad --rekey --ipv6
 cfg rekey_small --size 2 --conferences 1 --packets 4 --bad --rtcp --seq-start 65535 --payload 0 --rekey
+# per-receiver rewrite (pt_map, seq_offset, marker): RFC 8723 §5.2 OHB
+cfg rewrite --rtcp --rewrite
+cfg rewrite_single --rewrite --profile SRTP_AEAD_AES_128_GCM --rtcp --bad
+cfg rewrite_seqwrap --rewrite --size 3 --seq-start 64900 --packets 200
+cfg rewrite_all --rewrite --rtcp --bad --rekey --ipv6 --size 5 --profile DOUBLE_AEAD_AES_256_GCM_AEAD_AES_256_GCM
+cfg rewrite_small --rewrite --size 2 --conferences 1 --packets 4 --bad --seq-start 65535 --payload 0
 
 # every bad kind is there, each with a counter name from the forwarder's list
 for c in eth_truncated ip_truncated ip_bad_len ip_fragment udp_bad_len not_ours \
@@ -96,6 +102,49 @@ json.dump(s, open(sys.argv[1], "w"))
 PY
 expect 2 "opens with rx_key_next, but secrets.json says the sender still used rx_key" -- \
 	"$B" check --dir "$T/rekey_lie" --out "$T/rekey_bad/out.pcap"
+
+# --rewrite: the policies in both files; every OHB entry and the "original
+# value: no entry" rule exercised; the input is the one without --rewrite
+for f in provision.json secrets.json; do
+	P=$T/rewrite/$f
+	[ "$(grep -c '"pt_map"' "$P")" = 4 ] && ok || bad "rewrite: pt_map in $f"
+	grep -q '"96": 96' "$P" && grep -q '"111": 111' "$P" && ok || bad "rewrite: no identity pt_map entry in $f"
+	[ "$(grep -c '"seq_offset": 1000' "$P")" = 2 ] && ok || bad "rewrite: seq_offset 1000 in $f"
+	[ "$(grep -c '"seq_offset": 11,' "$P")" = 2 ] && ok || bad "rewrite: ep3's wrapping seq_offset in $f"
+	[ "$(grep -c '"marker": "set"' "$P")" = 2 ] && ok || bad "rewrite: marker set in $f"
+	[ "$(grep -c '"marker": "clear"' "$P")" = 2 ] && ok || bad "rewrite: marker clear in $f"
+done
+grep -q -e pt_map -e seq_offset -e '"marker"' "$T/rtcp/provision.json" "$T/rtcp/secrets.json" &&
+	bad "a rewrite policy without --rewrite" || ok
+cmp -s "$T/rtcp/in.pcap" "$T/rewrite/in.pcap" && ok || bad "--rewrite changes in.pcap"
+for d in rewrite rewrite_seqwrap rewrite_all; do
+	if "$B" check --dir "$T/$d" --out "$T/$d/out.pcap" |
+		grep -Eq 'changed \(OHB entries\): PT [1-9][0-9]*, SEQ [1-9][0-9]*, marker 0 -> 1 \(M, B = 0\) [1-9][0-9]*, marker 1 -> 0 \(M, B = 1\) [1-9][0-9]*; [1-9][0-9]* fields'; then
+		ok
+	else bad "$d: not every OHB entry exercised"; fi
+done
+# check holds every receiver to the policy in secrets.json: without it,
+# the same output is a rewrite nobody asked for
+cp -r "$T/rewrite" "$T/rewrite_none"
+python3 - "$T/rewrite_none/secrets.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for e in s["endpoints"]:
+    for k in ("pt_map", "seq_offset", "marker"):
+        e.pop(k, None)
+json.dump(s, open(sys.argv[1], "w"))
+PY
+expect 1 "header rewritten (PT, SEQ or marker), but no rewrite was asked" -- \
+	"$B" check --dir "$T/rewrite_none" --out "$T/rewrite/out.pcap"
+# a policy perc-mdd would refuse is refused
+python3 - "$T/rewrite_none/provision.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["conferences"][0]["endpoints"][0]["pt_map"] = {"96": 128}
+json.dump(p, open(sys.argv[1], "w"))
+PY
+expect 2 'pt_map["96"] is not a payload type 0..127' -- \
+	"$B" forward --dir "$T/rewrite_none" --out "$T/rewrite_none/out.pcap"
 
 # the same seed gives the same files; another seed other keys
 "$B" gen --dir "$T/again" >/dev/null
@@ -196,7 +245,7 @@ with open(dst, 'wb') as o:
 EOF
 }
 
-for d in default all6; do
+for d in default all6 rewrite; do
 	D=$T/$d
 	spoil() { # spoil MODE RC WANT
 		if mutate "$1" "$D/out.pcap" "$D/$1.pcap" "$D/secrets.json"; then
@@ -231,6 +280,14 @@ fault single roc "sealed with ROC 1"
 fault double256 fb-to-all "belongs only to"
 fault rekey_bad no-reseal "still sealed with the sender's rx key"
 fault rekey_bad roc "sealed with ROC 1"
+# a rewrite with a wrong OHB, or none at all
+fault rewrite ohb "OHB (0x00) wrong (RFC 8723 §5.2): no original PT (P) although the PT was rewritten 111 -> 110"
+fault rewrite ohb "no original SEQ (Q) although the SEQ was rewritten"
+fault rewrite_all ohb "OHB (0x0"
+fault rewrite ohb-extra "OHB (0x02) wrong (RFC 8723 §5.2): an original PT (P = 96) although the PT was not changed (96)"
+fault rewrite no-rewrite "header not rewritten as the receiver's policy says: PT 111, but pt_map wants 110"
+fault rewrite_single no-rewrite "SEQ 65500, but seq_offset 1000 wants 964 for the sent 65500"
+fault rewrite_seqwrap roc "sealed with ROC 1, but the receiver's ROC for this SSRC is 0"
 
 # nothing forwarded: everything is missing; the input alone is no output
 expect 1 " 0 delivered, " -- "$B" check --dir "$T/bad" --out "$T/bad/in.pcap"

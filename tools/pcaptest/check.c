@@ -34,9 +34,12 @@ static const char usage_text[] =
 	"Ethernet dst = the receiver's MAC; IP/UDP from the MDD's address and\n"
 	"port to a provisioned endpoint, checksums right (UDP: mandatory for IPv6,\n"
 	"checked when non-zero for IPv4); RTP: outer layer opens with the\n"
-	"receiver's tx key (receiver-side ROC per SSRC), OHB parses, original\n"
-	"header restored, inner layer opens with the sender's E2E key, payload and\n"
-	"EKT field as the sender sent them; RTCP: opens with the receiver's tx\n"
+	"receiver's tx key (receiver-side ROC per SSRC, following the SEQ as\n"
+	"received), OHB parses, original header restored, inner layer opens with\n"
+	"the sender's E2E key, payload and EKT field as the sender sent them;\n"
+	"PT / SEQ / marker as the receiver's rewrite policy says (pt_map,\n"
+	"seq_offset, marker; none: as sent) and the OHB holding exactly the\n"
+	"originals RFC 8723 §5.2 wants; RTCP: opens with the receiver's tx\n"
 	"key, compound as sent, feedback only to the owner of the SSRC it names.\n"
 	"Every receiver must get every packet it is owed exactly once, and no\n"
 	"endpoint its own; bad frames of in.pcap must produce nothing.\n"
@@ -82,11 +85,15 @@ struct chk {
 	struct perc_stream **st;
 	size_t nst, capst;
 	uint64_t frames, rtp, rtcp, control, wrong;
+	/* RTP frames that passed to receivers with a policy: the fields changed
+	 * (double: the OHB entries P, Q, M with B = 0, M with B = 1) and the
+	 * fields the policy named but left at their original value */
+	uint64_t rw_frames, rw_pt, rw_seq, rw_m0, rw_m1, rw_kept;
 	uint8_t src_macs[MAX_SRC_MACS][6];
 	uint64_t src_mac_n[MAX_SRC_MACS];
 	unsigned n_src_macs;
 	uint64_t problems;
-	char prob[MAX_PROBLEMS][400];
+	char prob[MAX_PROBLEMS][512];
 	unsigned cur_frame;               /* OUT.pcap frame being judged */
 };
 
@@ -130,7 +137,7 @@ wrong(struct chk *c, int sender, int rcv, uint32_t ssrc, long seq, const char *f
 static void
 wrong(struct chk *c, int sender, int rcv, uint32_t ssrc, long seq, const char *fmt, ...)
 {
-	char msg[256], s_seq[24];
+	char msg[400], s_seq[24];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -196,30 +203,30 @@ open_at(struct chk *c, const struct perc_key *k, bool rtcp, uint64_t index, cons
 }
 
 /*
- * The inner (E2E) layer of RFC 8723: plain holds the header as the sender
- * built it, then ct_len bytes of ciphertext and the 16-byte inner tag. The
- * synthetic header (X cleared, no extension) is the AAD. Writes the payload
- * to out. Returns a perc_reason.
+ * The inner (E2E) layer of RFC 8723: hdr is the header as the sender built
+ * it, ct the ct_len bytes of ciphertext followed by the 16-byte inner tag.
+ * The synthetic header (X cleared, no extension) is the AAD. Writes the
+ * payload to out. Returns a perc_reason.
  */
 static int
-inner_open(struct chk *c, const struct perc_key *k, const uint8_t *plain, uint32_t h,
+inner_open(struct chk *c, const struct perc_key *k, const uint8_t *hdr, const uint8_t *ct,
 	   uint32_t ct_len, uint32_t roc, uint8_t *out)
 {
 	uint8_t synth[PERC_RTP_FIXED + 60], iv[12], tag[16];
-	uint32_t slen = PERC_RTP_FIXED + 4u * (plain[0] & 0x0fu);
-	uint16_t seq = pt_get16(plain + 2);
+	uint32_t slen = PERC_RTP_FIXED + 4u * (hdr[0] & 0x0fu);
+	uint16_t seq = pt_get16(hdr + 2);
 
-	memcpy(synth, plain, slen);
+	memcpy(synth, hdr, slen);
 	synth[0] &= (uint8_t)~0x10u;
 	memset(iv, 0, 2);
-	memcpy(iv + 2, plain + 8, 4);
+	memcpy(iv + 2, hdr + 8, 4);
 	pt_put32(iv + 6, roc);
 	pt_put16(iv + 10, seq);
 	for (int i = 0; i < 12; i++)
 		iv[i] ^= k->rtp_salt[i];
-	memcpy(tag, plain + h + ct_len, 16);
+	memcpy(tag, ct + ct_len, 16);
 	return perc_engine_gcm(c->e, &k->u.gcm.rtp, k->prof->key_len, false, iv, synth, slen,
-			       plain + h, out, ct_len, tag);
+			       ct, out, ct_len, tag);
 }
 
 /* ---- in.pcap: what was sent ---- */
@@ -356,7 +363,7 @@ sent_rtp(struct chk *c, unsigned frame, unsigned ep, const struct pt_frame *pf)
 		    n - h < INNER_TAG + 1)
 			return die("in.pcap frame %u: the sender's OHB is not the empty 0x00", frame);
 		n -= 1 + INNER_TAG;
-		r = inner_open(c, &c->e2e[ep], plain, h, n - h, (uint32_t)(op.index >> 16), pay);
+		r = inner_open(c, &c->e2e[ep], plain, plain + h, n - h, (uint32_t)(op.index >> 16), pay);
 		if (r != PERC_R_OK)
 			return die("in.pcap frame %u (from %s ssrc %u) does not open with its E2E key: %s",
 				   frame, e->id, ssrc, perc_reason_name((unsigned)r));
@@ -696,16 +703,177 @@ deliver(struct chk *c, uint32_t ri, unsigned rcv, bool replayed, long seq)
 		r->cnt[pos]++;
 }
 
+/* The OHB RFC 8723 §5.2 wants after one hop from the sender's empty OHB:
+ * an entry for each of PT, SEQ, marker that differs from what was sent. */
+static void
+want_ohb(const uint8_t *sent, const uint8_t *now, struct perc_ohb *o)
+{
+	bool m0 = (sent[1] & 0x80) != 0, m1 = (now[1] & 0x80) != 0;
+
+	memset(o, 0, sizeof(*o));
+	if ((sent[1] & 0x7f) != (now[1] & 0x7f)) {
+		o->config |= PERC_OHB_P;
+		o->pt = sent[1] & 0x7f;
+	}
+	if (pt_get16(sent + 2) != pt_get16(now + 2)) {
+		o->config |= PERC_OHB_Q;
+		o->seq = pt_get16(sent + 2);
+	}
+	if (m0 != m1)
+		o->config |= (uint8_t)(PERC_OHB_M | (m0 ? PERC_OHB_B : 0));
+}
+
+#define APPEND(...) (o += (size_t)snprintf(o < len ? msg + o : msg, o < len ? len - o : 0, __VA_ARGS__))
+
+/*
+ * Hold the OHB that came (got) against the one §5.2 wants for the header
+ * as sent and as received. Returns true when they agree; else msg says
+ * every entry that is missing, extra or wrong.
+ */
+static bool
+ohb_right(const struct perc_ohb *got, const uint8_t *sent, const uint8_t *now, char *msg,
+	  size_t len)
+{
+	struct perc_ohb w;
+	size_t o = 0;
+
+	want_ohb(sent, now, &w);
+	msg[0] = 0;
+	if ((w.config & PERC_OHB_P) && !(got->config & PERC_OHB_P))
+		APPEND("%sno original PT (P) although the PT was rewritten %u -> %u", o ? "; " : "",
+		       w.pt, now[1] & 0x7f);
+	else if (!(w.config & PERC_OHB_P) && (got->config & PERC_OHB_P))
+		APPEND("%san original PT (P = %u) although the PT was not changed (%u): a field at its original value has no entry",
+		       o ? "; " : "", got->pt, now[1] & 0x7f);
+	else if ((w.config & PERC_OHB_P) && got->pt != w.pt)
+		APPEND("%soriginal PT %u, but the sender sent PT %u", o ? "; " : "", got->pt, w.pt);
+	if ((w.config & PERC_OHB_Q) && !(got->config & PERC_OHB_Q))
+		APPEND("%sno original SEQ (Q) although the SEQ was rewritten %u -> %u", o ? "; " : "",
+		       w.seq, pt_get16(now + 2));
+	else if (!(w.config & PERC_OHB_Q) && (got->config & PERC_OHB_Q))
+		APPEND("%san original SEQ (Q = %u) although the SEQ was not changed (%u): a field at its original value has no entry",
+		       o ? "; " : "", got->seq, pt_get16(now + 2));
+	else if ((w.config & PERC_OHB_Q) && got->seq != w.seq)
+		APPEND("%soriginal SEQ %u, but the sender sent SEQ %u", o ? "; " : "", got->seq, w.seq);
+	if ((w.config & PERC_OHB_M) && !(got->config & PERC_OHB_M))
+		APPEND("%sno original marker (M) although the marker was changed %d -> %d", o ? "; " : "",
+		       (sent[1] & 0x80) != 0, (now[1] & 0x80) != 0);
+	else if (!(w.config & PERC_OHB_M) && (got->config & PERC_OHB_M))
+		APPEND("%san original marker (M, B = %d) although the marker was not changed (%d): a field at its original value has no entry",
+		       o ? "; " : "", (got->config & PERC_OHB_B) != 0, (now[1] & 0x80) != 0);
+	else if ((w.config & PERC_OHB_M) && (got->config & PERC_OHB_B) != (w.config & PERC_OHB_B))
+		APPEND("%sB = %d as the original marker, but the sender sent marker %d", o ? "; " : "",
+		       (got->config & PERC_OHB_B) != 0, (w.config & PERC_OHB_B) != 0);
+	return o == 0;
+}
+
+/* Does the received header carry the PT / SEQ / marker the receiver's
+ * policy gives the header as sent (sent)? Else say which are off. */
+static bool
+policy_right(const struct pt_rewrite *rw, const uint8_t *sent, const uint8_t *now, char *msg,
+	     size_t len)
+{
+	uint8_t pt = sent[1] & 0x7f;
+	uint16_t seq = pt_get16(sent + 2);
+	bool m = (sent[1] & 0x80) != 0;
+	size_t o = 0;
+
+	pt_rewrite_fields(rw, &pt, &seq, &m);
+	msg[0] = 0;
+	if ((now[1] & 0x7f) != pt && rw->listed[sent[1] & 0x7f])
+		APPEND("%sPT %u, but pt_map wants %u for the sent %u", o ? "; " : "", now[1] & 0x7f, pt,
+		       sent[1] & 0x7f);
+	else if ((now[1] & 0x7f) != pt)
+		APPEND("%sPT %u, but the sent %u is not in the receiver's pt_map", o ? "; " : "",
+		       now[1] & 0x7f, sent[1] & 0x7f);
+	if (pt_get16(now + 2) != seq)
+		APPEND("%sSEQ %u, but seq_offset %u wants %u for the sent %u", o ? "; " : "",
+		       pt_get16(now + 2), rw->seq_offset, seq, pt_get16(sent + 2));
+	if (((now[1] & 0x80) != 0) != m)
+		APPEND("%smarker %d, but marker \"%s\" wants %d for the sent %d", o ? "; " : "",
+		       (now[1] & 0x80) != 0, pt_marker_name(rw->marker), m, (sent[1] & 0x80) != 0);
+	return o == 0;
+}
+
+#undef APPEND
+
+/*
+ * The sent packet an output RTP frame carries: plain holds the opened
+ * outer layer (header, then n - h bytes of payload; double profiles: the
+ * inner ciphertext and tag, OHB cut off). Candidates for the SEQ the sender
+ * used: the OHB's original, the receiver's seq_offset undone, the SEQ as
+ * received. A packet matches when the inner layer opens with the sender's
+ * E2E key under the header it sent (double) or the payload is the one of
+ * its SEQ (single). Prefers a packet this receiver has not had yet.
+ * Returns the rec or NONE.
+ */
+static uint32_t
+find_sent(struct chk *c, int sender, unsigned rcv, uint32_t ssrc, const uint16_t *cand,
+	  unsigned n_cand, const uint8_t *plain, uint32_t h, uint32_t n, uint8_t *pay)
+{
+	const struct pt_endpoint *s = &c->w.eps[sender];
+	uint8_t want[PT_FRAME_MAX];
+	uint32_t *ri, any = NONE;
+
+	for (unsigned k = 0; k < n_cand && any == NONE; k++) {
+		for (ri = pt_map_get(&c->by_seq, ssrc, cand[k], 0); ri != NULL && *ri != NONE;
+		     ri = &c->r[*ri].next) {
+			const struct rec *r = &c->r[*ri];
+
+			if (r->ep != (unsigned)sender || n - h != r->plen)
+				continue;
+			if (s->prof->is_double) {
+				if (inner_open(c, &c->e2e[sender], r->hdr, plain + h, n - h,
+					       (uint32_t)(r->index >> 16), pay) != PERC_R_OK)
+					continue;
+			} else {
+				pt_payload_fill(ssrc, r->seq, want, r->plen);
+				if (memcmp(plain + h, want, r->plen) != 0)
+					continue;
+				memcpy(pay, want, r->plen);
+			}
+			if (any == NONE)
+				any = *ri;
+			if (r->cnt[c->w.eps[rcv].pos] == 0)
+				return *ri;
+		}
+	}
+	return any;
+}
+
+/* tally what a policy did to a frame that passed */
+static void
+count_rewrite(struct chk *c, const struct pt_rewrite *rw, const uint8_t *sent, const uint8_t *now)
+{
+	bool m0 = (sent[1] & 0x80) != 0, m1 = (now[1] & 0x80) != 0;
+
+	c->rw_frames++;
+	if ((sent[1] & 0x7f) != (now[1] & 0x7f))
+		c->rw_pt++;
+	else if (rw->listed[sent[1] & 0x7f])
+		c->rw_kept++;
+	if (pt_get16(sent + 2) != pt_get16(now + 2))
+		c->rw_seq++;
+	if (m0 != m1)
+		m0 ? c->rw_m1++ : c->rw_m0++;
+	else if (rw->marker >= 0)
+		c->rw_kept++;
+}
+
 static void
 out_rtp(struct chk *c, unsigned rcv, const struct pt_frame *pf)
 {
+	const struct pt_rewrite *rw = &c->w.eps[rcv].rw;
 	const uint8_t *p = pf->payload;
 	uint8_t plain[PT_FRAME_MAX], pay[PT_FRAME_MAX], want[PT_FRAME_MAX], hdr[PT_FRAME_MAX];
-	uint32_t h, n, ssrc, *ri, found = NONE, any = NONE;
+	uint32_t h, n, ssrc, found;
 	const struct pt_endpoint *s;
+	struct perc_ohb o = { 0 };
 	size_t ekt_len = 0, body;
-	bool replayed, changed = false;
-	uint16_t seq;
+	bool replayed;
+	uint16_t seq, cand[3];
+	unsigned n_cand = 0;
+	char why[320];
 	int sender;
 	long lseq;
 
@@ -722,10 +890,11 @@ out_rtp(struct chk *c, unsigned rcv, const struct pt_frame *pf)
 	if (sender < 0)
 		sender = pt_world_ep_by_ssrc(&c->w, -1, ssrc);  /* to say where it is from */
 	if (sender < 0) {
-		ri = pt_map_get(&c->bad_ssrc, ssrc, 0, 0);
-		if (ri)
+		uint32_t *b = pt_map_get(&c->bad_ssrc, ssrc, 0, 0);
+
+		if (b)
 			wrong(c, -1, (int)rcv, ssrc, lseq, "ssrc is not provisioned: bad frame %u (%s) was forwarded",
-			      *ri, bad_frame(c, *ri) ? pt_counter_name(bad_frame(c, *ri)->counter) : "?");
+			      *b, bad_frame(c, *b) ? pt_counter_name(bad_frame(c, *b)->counter) : "?");
 		else
 			wrong(c, -1, (int)rcv, ssrc, lseq, "ssrc is not provisioned");
 		return;
@@ -750,61 +919,54 @@ out_rtp(struct chk *c, unsigned rcv, const struct pt_frame *pf)
 		ekt_len = (size_t)x;
 	}
 	body = pf->plen - ekt_len;
+	/* the receiver's stream follows the SEQ as received */
 	if (open_outer(c, sender, rcv, ssrc, false, p, (uint32_t)body, plain, &n, &replayed) != 0)
 		return;
+	/* hdr: the header the receiver restores with the OHB (double) */
 	memcpy(hdr, plain, h);
 	if (s->prof->is_double) {
-		struct perc_ohb o;
 		uint8_t pt = plain[1] & 0x7f;
 		bool m = plain[1] & 0x80;
+		uint16_t oseq = seq;
 
 		if (perc_ohb_parse(plain + h, n - h, &o) != PERC_R_OK || n - h < o.len + INNER_TAG) {
 			wrong(c, sender, (int)rcv, ssrc, lseq, "OHB does not parse");
 			return;
 		}
-		perc_ohb_restore(&o, &pt, &seq, &m);
-		changed = o.config != 0;
+		perc_ohb_restore(&o, &pt, &oseq, &m);
 		hdr[1] = (uint8_t)((m ? 0x80 : 0) | pt);
-		pt_put16(hdr + 2, seq);
+		pt_put16(hdr + 2, oseq);
 		n -= o.len + INNER_TAG;
-		memcpy(plain, hdr, h);
+		cand[n_cand++] = oseq;
 	}
-	lseq = seq;
 	/* which sent packet is it? */
-	for (ri = pt_map_get(&c->by_seq, ssrc, seq, 0); ri != NULL && *ri != NONE; ri = &c->r[*ri].next) {
-		const struct rec *r = &c->r[*ri];
-
-		if (r->ep != (unsigned)sender)
-			continue;
-		if (s->prof->is_double) {
-			if (n - h != r->plen ||
-			    inner_open(c, &c->e2e[sender], plain, h, n - h, (uint32_t)(r->index >> 16), pay) != PERC_R_OK)
-				continue;
-		} else {
-			memcpy(pay, plain + h, n - h);
-			if (n - h != r->plen)
-				continue;
-			pt_payload_fill(ssrc, seq, want, r->plen);
-			if (memcmp(pay, want, r->plen) != 0)
-				continue;
-		}
-		if (any == NONE)
-			any = *ri;
-		if (r->cnt[c->w.eps[rcv].pos] == 0) {
-			found = *ri;
-			break;
-		}
-	}
-	if (found == NONE)
-		found = any;
+	if (rw->seq_offset != 0)
+		cand[n_cand++] = (uint16_t)(seq - rw->seq_offset);
+	cand[n_cand++] = seq;
+	for (unsigned k = 1; k < n_cand; k++)
+		for (unsigned j = 0; j < k; j++)
+			if (cand[k] == cand[j]) {
+				memmove(cand + k, cand + k + 1, (n_cand - k - 1) * sizeof(cand[0]));
+				n_cand--;
+				k--;
+				break;
+			}
+	found = find_sent(c, sender, rcv, ssrc, cand, n_cand, plain, h, n, pay);
 	if (found == NONE) {
-		uint32_t *b = pt_map_get(&c->bad_rtp, ssrc, seq, 0);
+		uint32_t *b = NULL;
+		bool known = false;
 
+		for (unsigned k = 0; k < n_cand; k++) {
+			if (b == NULL)
+				b = pt_map_get(&c->bad_rtp, ssrc, cand[k], 0);
+			known |= pt_map_get(&c->by_seq, ssrc, cand[k], 0) != NULL;
+		}
 		if (b)
 			wrong(c, sender, (int)rcv, ssrc, lseq, "bad frame %u of in.pcap (%s) was forwarded", *b,
 			      bad_frame(c, *b) ? pt_counter_name(bad_frame(c, *b)->counter) : "?");
-		else if (pt_map_get(&c->by_seq, ssrc, seq, 0) == NULL)
-			wrong(c, sender, (int)rcv, ssrc, lseq, "the sender sent no valid packet with this ssrc and seq");
+		else if (!known)
+			wrong(c, sender, (int)rcv, ssrc, lseq, "the sender sent no valid packet with this ssrc and seq%s",
+			      rw->any ? " (nor with seq - seq_offset, nor the OHB's original)" : "");
 		else if (s->prof->is_double)
 			wrong(c, sender, (int)rcv, ssrc, lseq,
 			      "inner layer does not open with the sender's E2E key (payload, header or length changed)");
@@ -815,17 +977,40 @@ out_rtp(struct chk *c, unsigned rcv, const struct pt_frame *pf)
 	{
 		const struct rec *r = &c->r[found];
 
-		if (h != r->hdr_len || memcmp(hdr, r->hdr, h) != 0) {
+		lseq = r->seq;
+		/* beyond PT, SEQ and marker, the header is the sender's */
+		if (h != r->hdr_len || p[0] != r->hdr[0] || memcmp(p + 4, r->hdr + 4, h - 4) != 0) {
 			wrong(c, sender, (int)rcv, ssrc, lseq, "header differs from what the sender sent (in.pcap frame %u)",
 			      r->frame);
 			return;
 		}
-		if (changed || memcmp(pf->payload, r->hdr, h) != 0) {
-			wrong(c, sender, (int)rcv, ssrc, lseq, "header rewritten (PT, SEQ or marker), but no rewrite was asked");
+		if (!rw->any) {
+			if (o.config != 0 || memcmp(p, r->hdr, 4) != 0) {
+				wrong(c, sender, (int)rcv, ssrc, lseq,
+				      "header rewritten (PT, SEQ or marker), but no rewrite was asked");
+				return;
+			}
+		} else {
+			if (!policy_right(rw, r->hdr, p, why, sizeof(why))) {
+				wrong(c, sender, (int)rcv, ssrc, lseq,
+				      "header not rewritten as the receiver's policy says: %s", why);
+				return;
+			}
+			if (s->prof->is_double && !ohb_right(&o, r->hdr, p, why, sizeof(why))) {
+				wrong(c, sender, (int)rcv, ssrc, lseq, "OHB (0x%02x) wrong (RFC 8723 §5.2): %s",
+				      o.config, why);
+				return;
+			}
+		}
+		if (s->prof->is_double && memcmp(hdr, r->hdr, h) != 0) {
+			wrong(c, sender, (int)rcv, ssrc, lseq,
+			      "restoring the OHB gives PT %u, SEQ %u, marker %d, but the sender sent PT %u, SEQ %u, marker %d (in.pcap frame %u)",
+			      hdr[1] & 0x7f, pt_get16(hdr + 2), hdr[1] >> 7, r->hdr[1] & 0x7f,
+			      pt_get16(r->hdr + 2), r->hdr[1] >> 7, r->frame);
 			return;
 		}
 		if (s->prof->is_double) {
-			pt_payload_fill(ssrc, seq, want, r->plen);
+			pt_payload_fill(ssrc, r->seq, want, r->plen);
 			if (memcmp(pay, want, r->plen) != 0) {
 				wrong(c, sender, (int)rcv, ssrc, lseq, "payload differs from what the generator sent");
 				return;
@@ -838,6 +1023,8 @@ out_rtp(struct chk *c, unsigned rcv, const struct pt_frame *pf)
 			return;
 		}
 	}
+	if (rw->any)
+		count_rewrite(c, rw, c->r[found].hdr, p);
 	deliver(c, found, rcv, replayed, lseq);
 }
 
@@ -1172,6 +1359,12 @@ pt_cmd_check(int argc, char **argv)
 	if (early)
 		printf("note: %llu deliveries before the receiver had sent anything (allowed, not owed)\n",
 		       (unsigned long long)early);
+	if (c.rw_frames)
+		printf("note: rewrite: %llu RTP frames as their receiver's policy says; changed%s: PT %llu, SEQ %llu, marker 0 -> 1 (M, B = 0) %llu, marker 1 -> 0 (M, B = 1) %llu; %llu fields the policy names left at their original value (no entry)\n",
+		       (unsigned long long)c.rw_frames, c.w.eps[0].prof->is_double ? " (OHB entries)" : "",
+		       (unsigned long long)c.rw_pt, (unsigned long long)c.rw_seq,
+		       (unsigned long long)c.rw_m0, (unsigned long long)c.rw_m1,
+		       (unsigned long long)c.rw_kept);
 	if (c.control)
 		printf("note: %llu ARP / ICMPv6 frames ignored\n", (unsigned long long)c.control);
 	for (unsigned i = 0; i < c.n_src_macs; i++)

@@ -239,6 +239,32 @@ pt_payload_len(unsigned payload, unsigned k, uint16_t seq)
 	return k == 0 ? payload : payload + seq % 17u;
 }
 
+/* ---- the receiver's rewrite ---- */
+
+void
+pt_rewrite_none(struct pt_rewrite *rw)
+{
+	memset(rw, 0, sizeof(*rw));
+	for (unsigned i = 0; i < PT_PT_COUNT; i++)
+		rw->pt_map[i] = (uint8_t)i;
+	rw->marker = -1;
+}
+
+void
+pt_rewrite_fields(const struct pt_rewrite *rw, uint8_t *pt, uint16_t *seq, bool *marker)
+{
+	*pt = rw->pt_map[*pt & 0x7f];
+	*seq = (uint16_t)(*seq + rw->seq_offset);
+	if (rw->marker >= 0)
+		*marker = rw->marker != 0;
+}
+
+const char *
+pt_marker_name(int marker)
+{
+	return marker < 0 ? "keep" : marker == 0 ? "clear" : "set";
+}
+
 /* ---- map ---- */
 
 static uint64_t
@@ -564,6 +590,61 @@ jhbh_next(json_t *o, struct pt_endpoint *ep, struct jctx *c, const char *where)
 	return 0;
 }
 
+/* The optional rewrite toward an endpoint ("pt_map", "seq_offset",
+ * "marker"), refused where perc-mdd's provisioning refuses it. */
+static int
+jrewrite(json_t *o, struct pt_endpoint *ep, struct jctx *c, const char *where)
+{
+	struct pt_rewrite *rw = &ep->rw;
+	json_t *v;
+
+	pt_rewrite_none(rw);
+	v = json_object_get(o, "pt_map");
+	if (v != NULL) {
+		const char *k;
+		json_t *m;
+
+		if (!json_is_object(v))
+			return jfail(c, where, "\"pt_map\" is not an object {\"96\": 100, ...}");
+		json_object_foreach(v, k, m) {
+			char *end;
+			long from = strtol(k, &end, 10);
+
+			if (*k == 0 || *end != 0 || from < 0 || from >= PT_PT_COUNT)
+				return jfail(c, where, "pt_map key \"%.16s\" is not a payload type 0..127", k);
+			if (!json_is_integer(m) || json_integer_value(m) < 0 ||
+			    json_integer_value(m) >= PT_PT_COUNT)
+				return jfail(c, where, "pt_map[\"%s\"] is not a payload type 0..127", k);
+			rw->pt_map[from] = (uint8_t)json_integer_value(m);
+			rw->listed[from] = true;
+			rw->any |= rw->pt_map[from] != from;
+		}
+	}
+	if (json_object_get(o, "seq_offset") != NULL) {
+		long long x;
+
+		if (jint(o, "seq_offset", 0, 65535, &x, c, where))
+			return -1;
+		rw->seq_offset = (uint16_t)x;
+		rw->any |= x != 0;
+	}
+	v = json_object_get(o, "marker");
+	if (v != NULL) {
+		const char *s = json_is_string(v) ? json_string_value(v) : "";
+
+		if (strcmp(s, "keep") == 0)
+			rw->marker = -1;
+		else if (strcmp(s, "clear") == 0)
+			rw->marker = 0;
+		else if (strcmp(s, "set") == 0)
+			rw->marker = 1;
+		else
+			return jfail(c, where, "\"marker\" is not \"keep\", \"clear\" or \"set\"");
+		rw->any |= rw->marker >= 0;
+	}
+	return 0;
+}
+
 /* secrets.json: where an endpoint with a next key switches to it */
 static int
 jrekey(json_t *o, struct pt_endpoint *ep, struct jctx *c, const char *where)
@@ -714,7 +795,7 @@ secrets_ep(json_t *v, struct pt_world *w, struct pt_endpoint *ep, struct jctx *c
 		return jfail(c, where, "\"mac\" \"%s\" is not xx:xx:xx:xx:xx:xx", s);
 	ep->have_mac = true;
 	if (jprofile(v, ep, c, where) || jhbh(v, ep, c, where) || jhbh_next(v, ep, c, where) ||
-	    jrekey(v, ep, c, where) || jssrcs(v, ep, c, where))
+	    jrekey(v, ep, c, where) || jssrcs(v, ep, c, where) || jrewrite(v, ep, c, where))
 		return -1;
 	if (ep->prof->is_double &&
 	    (jhex(v, "e2e_key", ep->e2e_key, ep->layer->key_len, c, where) ||
@@ -819,7 +900,7 @@ provision_ep(json_t *v, struct pt_endpoint *ep, struct jctx *c, const char *wher
 	if (pt_parse_addr_port(s, &ep->addr) != 0)
 		return jfail(c, where, "\"addr\" \"%s\" is not a.b.c.d:port or [v6]:port", s);
 	if (jprofile(v, ep, c, where) || jhbh(v, ep, c, where) || jhbh_next(v, ep, c, where) ||
-	    jssrcs(v, ep, c, where))
+	    jssrcs(v, ep, c, where) || jrewrite(v, ep, c, where))
 		return -1;
 	ep->max_streams = 16;  /* PROV_DEFAULT_MAX_STREAMS */
 	x = json_object_get(v, "max_streams");

@@ -35,27 +35,36 @@ static const char usage_text[] =
 	"Per frame: L2-L4 checks, lookup of the sending endpoint, EKT field, outer\n"
 	"(hop-by-hop) open with the endpoint's rx key (in a rekey: the current\n"
 	"key, else the next one, which the first packet it opens makes current),\n"
-	"then one copy per receiver\n"
-	"sealed with the receiver's tx key and the MDD's own ROC / SRTCP index\n"
-	"for that receiver. Prints its counters. When secrets.json lists bad\n"
-	"frames, it also checks that each was dropped with its counter and that\n"
-	"no other frame was dropped (exit 1 otherwise).\n"
+	"then one copy per receiver, its RTP rewritten as the receiver's policy\n"
+	"says (pt_map, seq_offset, marker; double profiles: the originals in the\n"
+	"OHB, RFC 8723 §5.2), sealed with the receiver's tx key and the MDD's own\n"
+	"ROC (following the new SEQ) / SRTCP index for that receiver. Prints its\n"
+	"counters. When secrets.json lists bad frames, it also checks that each\n"
+	"was dropped with its counter and that no other frame was dropped (exit 1\n"
+	"otherwise).\n"
 	"\n"
 	"  --quiet        print only the summary line\n"
 	"  --fault NAME   (tests of check) break one rule on purpose: fb-to-all\n"
 	"                 (feedback to everybody), to-sender (a copy back to the\n"
 	"                 sender too), no-reseal (forward the sender's bytes),\n"
 	"                 roc (seal with ROC + 1), ekt (a Short EKT field on every\n"
-	"                 copy), pt (rewrite PT to 100, recorded in the OHB)\n"
+	"                 copy), pt (rewrite PT to 100, recorded in the OHB),\n"
+	"                 no-rewrite (ignore the receivers' rewrite policies),\n"
+	"                 ohb (rewrite as asked, but leave one original out of\n"
+	"                 the OHB: the SEQ, else the PT, else the marker),\n"
+	"                 ohb-extra (rewrite as asked, but record the PT in the\n"
+	"                 OHB even where it stays as sent)\n"
 	"\n"
 	"docs/pcaptest.md spells out the rules.\n";
 
 enum { K_IN = 1, K_OUT = 2 };
 
 /* rules broken on purpose, so that the tests can watch check notice */
-enum fault { F_NONE = 0, F_FB_TO_ALL, F_TO_SENDER, F_NO_RESEAL, F_ROC, F_EKT, F_PT };
+enum fault { F_NONE = 0, F_FB_TO_ALL, F_TO_SENDER, F_NO_RESEAL, F_ROC, F_EKT, F_PT,
+	     F_NO_REWRITE, F_OHB, F_OHB_EXTRA };
 static const char *const fault_names[] = {
-	"none", "fb-to-all", "to-sender", "no-reseal", "roc", "ekt", "pt",
+	"none", "fb-to-all", "to-sender", "no-reseal", "roc", "ekt", "pt", "no-rewrite", "ohb",
+	"ohb-extra",
 };
 
 struct fwd {
@@ -74,6 +83,7 @@ struct fwd {
 	bool *latched;
 	uint64_t cnt[PT_C__COUNT];
 	uint64_t frames, accepted, out, no_mac;
+	uint64_t rewritten, ohb_failed;  /* RTP copies rewritten; rewrites refused */
 	uint64_t rekey_next, rekeys;     /* opened with the alternative key; promotions */
 	struct pt_pcap outp;
 	bool quiet;
@@ -206,6 +216,68 @@ open_rx(struct fwd *f, unsigned ep, struct perc_op *op)
 	return r;
 }
 
+/* --fault ohb: leave one original out of the OHB at the end of p;
+ * --fault ohb-extra: record the PT even where it did not change */
+static void
+ohb_spoil(const struct fwd *f, uint8_t *p, uint32_t *len, uint32_t h)
+{
+	struct perc_ohb o;
+
+	if (perc_ohb_parse(p + h, *len - h, &o) != PERC_R_OK)
+		return;
+	*len -= o.len;
+	if (f->fault == F_OHB_EXTRA) {
+		if (!(o.config & PERC_OHB_P)) {
+			o.config |= PERC_OHB_P;
+			o.pt = p[1] & 0x7f;
+		}
+	} else if (o.config & PERC_OHB_Q)
+		o.config &= (uint8_t)~PERC_OHB_Q;
+	else if (o.config & PERC_OHB_P)
+		o.config &= (uint8_t)~PERC_OHB_P;
+	else
+		o.config &= (uint8_t)~(PERC_OHB_M | PERC_OHB_B);
+	*len += (uint32_t)perc_ohb_write(p + *len, &o);
+}
+
+/*
+ * The receiver's rewrite of an opened RTP packet (p, *len bytes, h header
+ * bytes; room for cap), as perc-mdd does it: PT through the receiver's
+ * pt_map, SEQ + seq_offset, the marker cleared or set. Double profiles go
+ * through perc_hop_rewrite (RFC 8723 §5.2: the first change of a field
+ * records its original in the OHB, setting it to its original drops the
+ * entry, fields left alone leave the OHB alone); single profiles are
+ * rewritten as by a plain SFU. The receiver-side ROC follows the new SEQ,
+ * as the receiver's stream seals it. Returns a perc_reason.
+ */
+static int
+rewrite(const struct fwd *f, bool dbl, const struct pt_rewrite *rw, uint8_t *p, uint32_t *len,
+	uint32_t cap, uint32_t h)
+{
+	uint8_t pt = p[1] & 0x7f;
+	uint16_t seq = pt_get16(p + 2);
+	struct perc_hop_change c = {
+		.pt = rw->listed[pt] ? rw->pt_map[pt] : -1,
+		.seq = rw->seq_offset ? (uint16_t)(seq + rw->seq_offset) : -1,
+		.marker = rw->marker,
+	};
+	int r;
+
+	if (dbl) {
+		r = perc_hop_rewrite(p, len, cap, h, &c);
+		if (r == PERC_R_OK && (f->fault == F_OHB || f->fault == F_OHB_EXTRA))
+			ohb_spoil(f, p, len, h);
+		return r;
+	}
+	if (c.pt >= 0)
+		p[1] = (uint8_t)((p[1] & 0x80) | c.pt);
+	if (c.marker >= 0)
+		p[1] = (uint8_t)((p[1] & 0x7f) | (c.marker ? 0x80 : 0));
+	if (c.seq >= 0)
+		pt_put16(p + 2, (uint16_t)c.seq);
+	return PERC_R_OK;
+}
+
 static void
 latch(struct fwd *f, unsigned ep, const struct pt_frame *pf)
 {
@@ -219,7 +291,7 @@ do_rtp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts)
 	const struct pt_endpoint *e = &f->w.eps[ep];
 	const struct pt_conf *cf = &f->w.confs[e->conf];
 	const uint8_t *p = pf->payload;
-	uint8_t plain[PT_FRAME_MAX], out[PT_FRAME_MAX];
+	uint8_t plain[PT_FRAME_MAX], out[PT_FRAME_MAX], rw[PT_FRAME_MAX];
 	size_t ekt_len = 0, body, min;
 	uint32_t h, ssrc;
 	struct perc_op op;
@@ -268,6 +340,9 @@ do_rtp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts)
 			op.len = n;
 	}
 	for (unsigned i = cf->first_ep; i < cf->first_ep + cf->n_eps; i++) {
+		const struct pt_rewrite *pol = &f->w.eps[i].rw;
+		const uint8_t *src = plain;
+		uint32_t slen = op.len;
 		struct perc_op so;
 		size_t el;
 
@@ -282,12 +357,24 @@ do_rtp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts)
 				return -1;
 			continue;
 		}
+		if (pol->any && f->fault != F_NO_REWRITE) {
+			memcpy(rw, plain, op.len);
+			r = rewrite(f, e->prof->is_double, pol, rw, &slen, sizeof(rw) - 64, h);
+			if (r != PERC_R_OK) {
+				fprintf(stderr, "perc-pcaptest forward: rewrite for %s failed: %s\n",
+					f->w.eps[i].id, perc_reason_name((unsigned)r));
+				f->ohb_failed++;
+				continue;
+			}
+			src = rw;
+			f->rewritten++;
+		}
 		memset(&so, 0, sizeof(so));
 		so.key = &f->tx[i];
 		so.stream = stream(f, K_OUT, i, ssrc);
-		so.src = plain;
+		so.src = src;
 		so.dst = out;
-		so.len = op.len;
+		so.len = slen;
 		so.cap = (uint32_t)(sizeof(out) - ekt_len);
 		so.type = PERC_OP_RTP_PROTECT;
 		if (f->fault == F_ROC) {
@@ -617,6 +704,9 @@ pt_cmd_forward(int argc, char **argv)
 	       (unsigned long long)f.frames, (unsigned long long)f.accepted,
 	       (unsigned long long)(f.frames - f.accepted), (unsigned long long)f.out,
 	       (unsigned long long)f.no_mac);
+	if (f.rewritten || f.ohb_failed)
+		printf("forward: %llu RTP copies rewritten for their receiver (pt_map, seq_offset, marker), %llu rewrites failed\n",
+		       (unsigned long long)f.rewritten, (unsigned long long)f.ohb_failed);
 	if (f.rekey_next)
 		printf("forward: %llu packets opened with the alternative rx key, %llu endpoints switched to their next key\n",
 		       (unsigned long long)f.rekey_next, (unsigned long long)f.rekeys);

@@ -54,6 +54,10 @@ static const char usage_text[] =
 	"                     key (rx_key_next) and sends its second half of rounds\n"
 	"                     (RTP outer layer, SRTCP) with it; SEQ, ROC and the\n"
 	"                     SRTCP index go on, the E2E key stays\n"
+	"  --rewrite          give receivers a rewrite policy (pt_map, seq_offset,\n"
+	"                     marker): ep1 a pt_map, ep2 seq_offset 1000 and marker\n"
+	"                     \"set\", ep3 marker \"clear\", a pt_map and an offset\n"
+	"                     that wraps its SEQ halfway (RFC 8723 §5.2, the OHB)\n"
 	"  --seed N           key and SSRC randomness (default 1)\n"
 	"  --mdd-addr IP      the MDD's address (default 192.0.2.1 / 2001:db8::1)\n"
 	"  --mdd-port N       the MDD's media port (default 3478)\n"
@@ -67,7 +71,7 @@ struct gen_opts {
 	const char *dir;
 	unsigned confs, size, packets, payload, seq_start, mdd_port;
 	const struct perc_profile *prof;
-	bool ipv6, rtcp, bad, rekey, mdd_set;
+	bool ipv6, rtcp, bad, rekey, rewrite, mdd_set;
 	unsigned rekey_round;  /* --rekey: first round with the next key */
 	uint64_t seed;
 	struct pt_addr mdd;
@@ -148,7 +152,7 @@ fail(const char *fmt, ...)
 /* ---- options ---- */
 
 enum { O_DIR = 256, O_CONFS, O_SIZE, O_PACKETS, O_PAYLOAD, O_PROFILE, O_IPV6, O_RTCP, O_BAD,
-       O_REKEY, O_SEED, O_MDD_ADDR, O_MDD_PORT, O_SEQ_START };
+       O_REKEY, O_REWRITE, O_SEED, O_MDD_ADDR, O_MDD_PORT, O_SEQ_START };
 
 static const struct option long_opts[] = {
 	{ "dir", required_argument, NULL, O_DIR },
@@ -161,6 +165,7 @@ static const struct option long_opts[] = {
 	{ "rtcp", no_argument, NULL, O_RTCP },
 	{ "bad", no_argument, NULL, O_BAD },
 	{ "rekey", no_argument, NULL, O_REKEY },
+	{ "rewrite", no_argument, NULL, O_REWRITE },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "mdd-addr", required_argument, NULL, O_MDD_ADDR },
 	{ "mdd-port", required_argument, NULL, O_MDD_PORT },
@@ -226,6 +231,9 @@ parse_opts(int argc, char **argv, struct gen_opts *o)
 		case O_REKEY:
 			o->rekey = true;
 			break;
+		case O_REWRITE:
+			o->rewrite = true;
+			break;
 		case O_SEED:
 			if (!pt_num(optarg, 0, INT64_MAX, &v))
 				return pt_usage_error(CMD, "--seed wants a number, not '%s'", optarg);
@@ -263,6 +271,60 @@ parse_opts(int argc, char **argv, struct gen_opts *o)
 }
 
 /* ---- the world ---- */
+
+static void
+map_pt(struct pt_rewrite *rw, uint8_t from, uint8_t to)
+{
+	rw->listed[from] = true;
+	rw->pt_map[from] = to;
+	rw->any |= from != to;
+}
+
+/*
+ * --rewrite: the receivers' policies (docs/pcaptest.md), chosen so that
+ * one capture needs every OHB entry of RFC 8723 §5.2 and its "set back to
+ * the original: no entry" rule:
+ * - ep1: audio 111 -> 110 and video 96 -> 100 (P); in c2, c4, ... video
+ *   96 -> 96, to itself (no P entry);
+ * - ep2: seq_offset 1000 (Q), marker "set" (M with B = 0; no M for a packet
+ *   whose marker was set already);
+ * - ep3: marker "clear" (M with B = 1), audio 111 -> 111 (no P entry),
+ *   video 96 -> 98 (P), and a seq_offset that makes its SEQ cross
+ *   65535 -> 0 at round packets / 2 (Q, and a receiver-side ROC that wraps
+ *   at another point than the sender's); 32768 where that offset is 0.
+ * Others: none. No randomness used: the keys are those without --rewrite.
+ */
+static void
+set_rewrite(const struct gen_opts *o, struct pt_endpoint *ep)
+{
+	struct pt_rewrite *rw = &ep->rw;
+	uint16_t wrap;
+
+	pt_rewrite_none(rw);
+	if (!o->rewrite)
+		return;
+	switch (ep->pos) {
+	case 0:
+		map_pt(rw, PT_AUDIO, 110);
+		map_pt(rw, PT_VIDEO, ep->conf % 2 == 0 ? 100 : PT_VIDEO);
+		break;
+	case 1:
+		rw->seq_offset = 1000;
+		rw->marker = 1;
+		rw->any = true;
+		break;
+	case 2:
+		map_pt(rw, PT_AUDIO, PT_AUDIO);
+		map_pt(rw, PT_VIDEO, 98);
+		wrap = (uint16_t)(0x10000u - ((o->seq_start + o->packets / 2) & 0xffffu));
+		rw->seq_offset = wrap != 0 ? wrap : 0x8000;
+		rw->marker = 0;
+		rw->any = true;
+		break;
+	default:
+		break;
+	}
+}
 
 static uint32_t
 new_ssrc(struct gen *g)
@@ -399,6 +461,7 @@ make_world(struct gen *g)
 		}
 		ep->max_streams = ep->n_ssrcs;
 		ep->ekt = o->prof->is_double;
+		set_rewrite(o, ep);
 		r = perc_key_init(&g->rx[i], g->e, layer, ep->rx_key, ep->rx_salt);
 		if (r == PERC_R_OK && o->prof->is_double) {
 			pt_rng_bytes(&g->rng, ep->e2e_key, layer->key_len);
@@ -1080,6 +1143,29 @@ jssrcs(const struct pt_endpoint *ep)
 	return a;
 }
 
+/* the endpoint's rewrite policy, with provision.json's keys */
+static void
+jrewrite(json_t *o, const struct pt_endpoint *ep)
+{
+	const struct pt_rewrite *rw = &ep->rw;
+	json_t *m = json_object();
+	char k[8];
+
+	for (unsigned i = 0; i < PT_PT_COUNT; i++)
+		if (rw->listed[i]) {
+			snprintf(k, sizeof(k), "%u", i);
+			json_object_set_new(m, k, json_integer(rw->pt_map[i]));
+		}
+	if (json_object_size(m) > 0)
+		json_object_set_new(o, "pt_map", m);
+	else
+		json_decref(m);
+	if (rw->seq_offset != 0)
+		json_object_set_new(o, "seq_offset", json_integer(rw->seq_offset));
+	if (rw->marker >= 0)
+		json_object_set_new(o, "marker", json_string(pt_marker_name(rw->marker)));
+}
+
 static int
 write_json(json_t *root, const char *dir, const char *name)
 {
@@ -1124,6 +1210,7 @@ write_provision(const struct gen *g)
 			json_object_set_new(o, "ssrcs", jssrcs(ep));
 			json_object_set_new(o, "max_streams", json_integer(ep->max_streams));
 			json_object_set_new(o, "ekt", json_boolean(ep->ekt));
+			jrewrite(o, ep);
 			json_array_append_new(eps, o);
 		}
 		json_array_append_new(confs, json_pack("{s:s, s:o}", "id", cf->id, "endpoints", eps));
@@ -1145,6 +1232,13 @@ static const char rekey_rule[] =
 	"before round rekey_at_round and with rx_key_next from then on, all its SSRCs at once; SEQ, ROC and the SRTCP "
 	"index go on (rekey_at_index, rekey_at_srtcp_index: the first with the next key); the E2E key does not change; "
 	"a forwarder opens with the current key, else the next one, and the first packet that opens with the next key makes it current";
+
+static const char rewrite_rule[] =
+	"rewrite: RTP the MDD sends to an endpoint with pt_map / seq_offset / marker carries PT = pt_map[PT], "
+	"SEQ = SEQ + seq_offset mod 2^16, marker cleared (\"clear\") or set (\"set\"); for double profiles the OHB "
+	"(RFC 8723 §5.2) then holds the original PT iff the PT changed, the original SEQ iff the SEQ changed, and the "
+	"original marker (M, B) iff the marker changed; the receiver-side ROC follows the new SEQ from 0; RTCP is "
+	"never rewritten";
 
 static json_t *
 secrets_bad(const struct gen *g, const unsigned *vnum, const unsigned *bnum)
@@ -1192,11 +1286,11 @@ write_secrets(const struct gen *g, const unsigned *vnum, const unsigned *bnum)
 	char buf[80], mac[32];
 
 	json_object_set_new(root, "format", json_string("perc-pcaptest secrets 1"));
-	json_object_set_new(root, "generator", json_pack("{s:I, s:i, s:i, s:i, s:i, s:s, s:b, s:b, s:b, s:b, s:i}",
+	json_object_set_new(root, "generator", json_pack("{s:I, s:i, s:i, s:i, s:i, s:s, s:b, s:b, s:b, s:b, s:b, s:i}",
 		"seed", (json_int_t)o->seed, "conferences", o->confs, "size", o->size,
 		"packets", o->packets, "payload", o->payload, "profile", o->prof->name,
 		"ipv6", o->ipv6, "rtcp", o->rtcp, "bad", o->bad, "rekey", o->rekey,
-		"seq_start", o->seq_start));
+		"rewrite", o->rewrite, "seq_start", o->seq_start));
 	json_object_set_new(root, "mdd", json_pack("{s:s, s:s}",
 		"addr", pt_fmt_addr_port(&w->mdd, buf, sizeof(buf)),
 		"mac", pt_fmt_mac(w->mdd_mac, mac, sizeof(mac))));
@@ -1244,6 +1338,7 @@ write_secrets(const struct gen *g, const unsigned *vnum, const unsigned *bnum)
 		json_object_set_new(x, "ssrcs", jssrcs(ep));
 		json_object_set_new(x, "max_streams", json_integer(ep->max_streams));
 		json_object_set_new(x, "ekt", json_boolean(ep->ekt));
+		jrewrite(x, ep);
 		json_array_append_new(eps, x);
 	}
 	json_object_set_new(root, "endpoints", eps);
@@ -1252,6 +1347,8 @@ write_secrets(const struct gen *g, const unsigned *vnum, const unsigned *bnum)
 		json_array_append_new(r, json_string(rules[i]));
 	if (o->rekey)
 		json_array_append_new(r, json_string(rekey_rule));
+	if (o->rewrite)
+		json_array_append_new(r, json_string(rewrite_rule));
 	json_object_set_new(root, "rules", r);
 	return write_json(root, o->dir, "secrets.json");
 }
@@ -1360,6 +1457,13 @@ pt_cmd_gen(int argc, char **argv)
 	       g.o.dir, g.o.confs, g.o.size, g.o.prof->name, g.nv, g.nb);
 	if (g.o.rekey)
 		printf(", rekey at round %u", g.o.rekey_round);
+	if (g.o.rewrite) {
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < g.w.n_eps; i++)
+			k += g.w.eps[i].rw.any;
+		printf(", %u receivers with a rewrite", k);
+	}
 	putchar('\n');
 	rc = PT_EX_OK;
 out:

@@ -26,6 +26,7 @@
 #define PT_MTU_PAYLOAD 1500 /* largest UDP payload the MDD forwards */
 #define PT_FRAME_MAX 9216   /* largest frame the tools build or read back */
 #define PT_WINDOW 1024      /* replay window of every stream the tools keep */
+#define PT_PT_COUNT 128     /* RTP payload types 0..127 */
 
 /* Counters: the names the forwarder exports (first block) and those only
  * the reference forwarder keeps (second block). _(ENUM, "name") */
@@ -109,6 +110,15 @@ struct pt_endpoint {
 	unsigned n_ssrcs;
 	unsigned max_streams;
 	bool ekt;                            /* packets carry an EKT field */
+	/* the rewrite of the RTP the MDD sends TO this endpoint (gen --rewrite;
+	 * "pt_map", "seq_offset", "marker" in both JSON files), RFC 8723 §5.2 */
+	struct pt_rewrite {
+		bool any;                    /* some field below changes something */
+		bool listed[PT_PT_COUNT];    /* pt_map has an entry for this PT */
+		uint8_t pt_map[PT_PT_COUNT]; /* identity where not listed */
+		uint16_t seq_offset;         /* added mod 2^16 */
+		int8_t marker;               /* -1 keep, 0 clear, 1 set */
+	} rw;
 };
 
 struct pt_conf {
@@ -156,6 +166,14 @@ int pt_secrets_load(const char *path, struct pt_world *w, char *err, size_t errl
 int pt_provision_load(const char *path, struct pt_world *w, char *err, size_t errlen);
 /* The "mdd" and "bad" parts of secrets.json only (forward). */
 int pt_secrets_load_mdd(const char *path, struct pt_world *w, char *err, size_t errlen);
+
+/* No rewrite: the identity pt_map, no offset, the marker kept. */
+void pt_rewrite_none(struct pt_rewrite *rw);
+/* The RTP header fields a receiver with policy rw gets for a packet sent
+ * with pt, seq, marker (the OHB aside). */
+void pt_rewrite_fields(const struct pt_rewrite *rw, uint8_t *pt, uint16_t *seq, bool *marker);
+/* "marker" value as written in the JSON files: "keep", "clear", "set". */
+const char *pt_marker_name(int marker);
 
 /* "a.b.c.d", "v6" (no port); "a.b.c.d:p", "[v6]:p" (with port) */
 int pt_parse_ip(const char *s, struct pt_addr *a);
