@@ -86,6 +86,10 @@ run sse "--rtcp --bad --ipv6" 1 "--arch sse"
 # every endpoint's old rx key must be retired (zeroized and freed)
 run rekey "--rtcp --rekey" 1 "--exit-when-idle 1200"
 run rekey_bad "--rtcp --bad --rekey --ipv6"
+# per-receiver rewrite (pt_map, seq_offset, marker; RFC 8723 §5.2 OHB)
+run rewrite "--rtcp --rewrite"
+run rewrite_single "--rewrite --profile SRTP_AEAD_AES_128_GCM"
+run rewrite_seqwrap "--rewrite --size 3 --seq-start 64900 --packets 200"
 for n in rekey rekey_bad; do
 	k=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["total"].get("rekey_next", 0))' \
 		"$WORK/$n/stats.json" 2>/dev/null)
