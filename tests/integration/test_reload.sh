@@ -23,6 +23,8 @@ mdd_pid= cap_pid=
 cleanup() {
 	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null
 	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
+	# nothing started in the namespace outlives the test
+	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
 }
