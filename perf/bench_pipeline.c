@@ -716,7 +716,6 @@ main(int argc, char **argv)
 		stats_json(jt, "floor_over_pipeline", ratio, n_rclean);
 	}
 	json_object_set_new(root, "timed", jt);
-	json_object_set_new(root, "counters_after_warmup", json_null());
 	{
 		json_t *c = json_object();
 
