@@ -30,6 +30,8 @@
 
 #define CTR(w, name) ((w)->ctr.c[MDD_C_##name])
 #define TXQ_MAX 256
+/* copies of one packet allocated in one call (larger fan-outs go one by one) */
+#define MDD_BULK_MAX 64
 #define SEAL_MAX PERC_BURST_MAX
 /* bytes a seal may add: tag (16) and the SRTCP index word (4), rounded up */
 #define SEAL_SLACK 32u
@@ -116,11 +118,13 @@ tx_flush(struct mdd_worker *w, struct wstate *ws, unsigned slot)
 	if (n == 0)
 		return;
 	sent = rte_eth_tx_burst(g_mdd.ports[slot], ws->queue, ws->txq[slot], (uint16_t)n);
-	for (unsigned i = 0; i < sent; i++)
-		CTR(w, tx_bytes) += rte_pktmbuf_pkt_len(ws->txq[slot][i]);
 	CTR(w, tx_frames) += sent;
-	for (unsigned i = sent; i < n; i++)
+	/* bytes were counted when queued (the mbuf was hot then); take back
+	 * what the port did not take */
+	for (unsigned i = sent; i < n; i++) {
+		CTR(w, tx_bytes) -= rte_pktmbuf_pkt_len(ws->txq[slot][i]);
 		drop(w, ws->txq[slot][i], MDD_C_tx_full);
+	}
 	ws->n_tx[slot] = 0;
 }
 
@@ -129,12 +133,27 @@ tx_add(struct mdd_worker *w, struct wstate *ws, uint16_t port, struct rte_mbuf *
 {
 	unsigned slot = ws->port_slot[port];
 
+	CTR(w, tx_bytes) += rte_pktmbuf_pkt_len(m);
 	ws->txq[slot][ws->n_tx[slot]++] = m;
 	if (ws->n_tx[slot] == TXQ_MAX)
 		tx_flush(w, ws, slot);
 }
 
 /* ---- classify ---- */
+
+#define PREFETCH_AHEAD 4
+
+/* The headers and the last line of a frame: classify reads both (the EKT
+ * field is at the end). */
+static inline void
+prefetch_frame(const struct rte_mbuf *m)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	rte_prefetch0(d);
+	rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
+	rte_prefetch0(d + rte_pktmbuf_data_len(m) - 1);
+}
 
 static struct mdd_leg *
 leg_lookup(struct wstate *ws, const struct pkt_info *pi)
@@ -478,14 +497,14 @@ rewrite(const struct media *md, const struct perc_op *open, const struct mdd_leg
 	return PERC_R_OK;
 }
 
-/* Queue one sealed copy of an opened packet for receiver `to`. */
-static void
+/* Queue one sealed copy of an opened packet for receiver `to`, in m (from
+ * the packet's bulk allocation) or a fresh mbuf. Returns whether m was used. */
+static bool
 copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
-	const struct perc_op *open, struct mdd_leg *to)
+	const struct perc_op *open, struct mdd_leg *to, struct rte_mbuf *m)
 {
 	const struct mdd_tx *tx = mdd_leg_tx(to);
 	const struct pkt_udp_tmpl *tmpl;
-	struct rte_mbuf *m;
 	struct copy *c;
 	struct perc_op *op;
 	uint32_t room;
@@ -493,20 +512,21 @@ copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
 	if (tx == NULL) {
 		/* nothing heard from it and no ARP / ND answer yet */
 		CTR(w, no_nexthop)++;
-		return;
+		return false;
 	}
 	tmpl = &tx->tmpl;
 	if (ws->n_seal == SEAL_MAX)
 		seal_flush(w, ws);
-	m = rte_pktmbuf_alloc(g_mdd.pool);
+	if (m == NULL)
+		m = rte_pktmbuf_alloc(g_mdd.pool);
 	if (m == NULL) {
 		CTR(w, no_mbuf)++;
-		return;
+		return false;
 	}
 	room = rte_pktmbuf_tailroom(m);
 	if (room < tmpl->hdr_len + open->len + SEAL_SLACK + md->ekt_len) {
 		drop(w, m, MDD_C_oversized);
-		return;
+		return true;
 	}
 	c = &ws->copies[ws->n_seal];
 	op = &ws->seal_op[ws->n_seal];
@@ -524,12 +544,13 @@ copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
 	if (to->rewrite && !md->rtcp && rewrite(md, open, to, op) != PERC_R_OK) {
 		rte_pktmbuf_free(m);
 		CTR(w, ohb_invalid)++;
-		return;
+		return true;
 	}
 	op->type = md->rtcp ? PERC_OP_RTCP_PROTECT : PERC_OP_RTP_PROTECT;
 	op->flags = 0;
 	ws->seal_ops[ws->n_seal] = op;
 	ws->n_seal++;
+	return true;
 }
 
 /* RTCP feedback naming a media SSRC goes to the leg that sends it. */
@@ -574,13 +595,26 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 				continue;
 			}
 		}
-		for (uint32_t j = 0; j < c->n_legs; j++) {
-			struct mdd_leg *to = c->legs[j];
+		{
+			/* one bulk allocation for the packet's copies */
+			struct rte_mbuf *mb[MDD_BULK_MAX];
+			unsigned want = only != NULL ? 1 : c->n_legs - 1, used = 0;
 
-			if (to == md->leg || (only != NULL && to != only))
-				continue;
-			copy_to(w, ws, md, op, to);
-			sent++;
+			if (want > MDD_BULK_MAX ||
+			    rte_pktmbuf_alloc_bulk(g_mdd.pool, mb, want) != 0)
+				want = 0; /* one by one, as the pool allows */
+			for (uint32_t j = 0; j < c->n_legs; j++) {
+				struct mdd_leg *to = c->legs[j];
+
+				if (to == md->leg || (only != NULL && to != only))
+					continue;
+				if (copy_to(w, ws, md, op, to, used < want ? mb[used] : NULL) &&
+				    used < want)
+					used++;
+				sent++;
+			}
+			if (used < want)
+				rte_pktmbuf_free_bulk(mb + used, want - used);
 		}
 		if (sent == 0)
 			CTR(w, no_receivers)++;
@@ -636,8 +670,13 @@ mdd_worker_main(void *arg)
 				continue;
 			n = rte_eth_rx_burst(g_mdd.ports[p], ws->queue, pkts, MDD_BURST);
 			work += n;
-			for (unsigned i = 0; i < n; i++)
+			for (unsigned i = 0; i < n && i < PREFETCH_AHEAD; i++)
+				prefetch_frame(pkts[i]);
+			for (unsigned i = 0; i < n; i++) {
+				if (i + PREFETCH_AHEAD < n)
+					prefetch_frame(pkts[i + PREFETCH_AHEAD]);
 				classify(w, ws, pkts[i], false);
+			}
 			process_media(w, ws);
 		}
 		n = rte_ring_dequeue_burst(w->handoff, (void **)pkts, MDD_BURST, NULL);
