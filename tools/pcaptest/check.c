@@ -81,9 +81,7 @@ struct chk {
 	struct pt_map by_body;            /* (hash, len) -> first rec */
 	struct pt_map bad_rtp;            /* (ssrc, seq) -> bad frame number */
 	struct pt_map bad_ssrc;           /* ssrc -> bad frame number */
-	struct pt_map streams;            /* (kind, rcv, ssrc) -> st[] */
-	struct perc_stream **st;
-	size_t nst, capst;
+	struct pt_streams streams;        /* (kind, ep, ssrc) -> replay / ROC state */
 	uint64_t frames, rtp, rtcp, control, wrong;
 	/* RTP frames that passed to receivers with a policy: the fields changed
 	 * (double: the OHB entries P, Q, M with B = 0, M with B = 1) and the
@@ -151,35 +149,6 @@ wrong(struct chk *c, int sender, int rcv, uint32_t ssrc, long seq, const char *f
 		     c->cur_frame, sender >= 0 ? c->w.eps[sender].id : "?",
 		     rcv >= 0 ? c->w.eps[rcv].id : "?", ssrc, s_seq, msg);
 	c->wrong++;
-}
-
-static struct perc_stream *
-stream(struct chk *c, int kind, unsigned ep, uint32_t ssrc)
-{
-	uint32_t *v = pt_map_get(&c->streams, (uint64_t)kind, ep, ssrc);
-	size_t sz = perc_stream_size(PT_WINDOW);
-	void *mem;
-
-	if (v != NULL)
-		return c->st[*v];
-	if (c->nst == c->capst) {
-		size_t cap = c->capst ? 2 * c->capst : 64;
-		struct perc_stream **n = realloc(c->st, cap * sizeof(*n));
-
-		if (n == NULL)
-			return NULL;
-		c->st = n;
-		c->capst = cap;
-	}
-	mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
-	if (mem == NULL)
-		return NULL;
-	c->st[c->nst] = perc_stream_init(mem, PT_WINDOW, 0);
-	if (pt_map_put(&c->streams, (uint64_t)kind, ep, ssrc, (uint32_t)c->nst) != 0) {
-		free(mem);
-		return NULL;
-	}
-	return c->st[c->nst++];
 }
 
 /* ---- crypto helpers ---- */
@@ -328,7 +297,7 @@ sent_rtp(struct chk *c, unsigned frame, unsigned ep, const struct pt_frame *pf)
 		return die("in.pcap frame %u (from %s, not listed as bad): RTP header malformed", frame, e->id);
 	ssrc = pt_get32(p + 8);
 	memset(&op, 0, sizeof(op));
-	op.stream = stream(c, 0, ep, ssrc);
+	op.stream = pt_streams_get(&c->streams, 0, ep, ssrc);
 	op.src = p;
 	op.dst = plain;
 	op.len = (uint32_t)body;
@@ -561,10 +530,7 @@ read_input(struct chk *c, const struct pt_pcap *in)
 			return die("out of memory");
 	}
 	/* the receiver-side streams start afresh for OUT.pcap */
-	for (size_t i = 0; i < c->nst; i++)
-		free(c->st[i]);
-	c->nst = 0;
-	pt_map_free(&c->streams);
+	pt_streams_clear(&c->streams);
 	return 0;
 }
 
@@ -642,7 +608,7 @@ static int
 open_outer(struct chk *c, int sender, unsigned rcv, uint32_t ssrc, bool rtcp, const uint8_t *p,
 	   uint32_t len, uint8_t *plain, uint32_t *n, bool *replayed)
 {
-	struct perc_stream *st = stream(c, rtcp ? 2 : 1, rcv, ssrc);
+	struct perc_stream *st = pt_streams_get(&c->streams, rtcp ? 2 : 1, rcv, ssrc);
 	struct perc_op op = {
 		.key = &c->tx[rcv], .stream = st, .src = p, .dst = plain, .len = len,
 		.cap = PT_FRAME_MAX, .type = rtcp ? PERC_OP_RTCP_UNPROTECT : PERC_OP_RTP_UNPROTECT,
@@ -1266,14 +1232,11 @@ chk_free(struct chk *c)
 		free(c->r[i].cnt);
 	}
 	free(c->r);
-	for (size_t i = 0; i < c->nst; i++)
-		free(c->st[i]);
-	free(c->st);
+	pt_streams_free(&c->streams);
 	pt_map_free(&c->by_seq);
 	pt_map_free(&c->by_body);
 	pt_map_free(&c->bad_rtp);
 	pt_map_free(&c->bad_ssrc);
-	pt_map_free(&c->streams);
 	pt_world_free(&c->w);
 	if (c->e)
 		perc_engine_destroy(c->e);

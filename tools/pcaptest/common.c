@@ -1291,3 +1291,52 @@ pt_frame_build(uint8_t *out, size_t cap, const uint8_t dst_mac[6], const uint8_t
 	pt_frame_fix_csums(out, src->family, l3, l4, PT_UDP + plen);
 	return n;
 }
+
+/* ---- per-stream replay / ROC state ---- */
+
+struct perc_stream *
+pt_streams_get(struct pt_streams *s, int kind, unsigned ep, uint32_t ssrc)
+{
+	uint32_t *v = pt_map_get(&s->map, (uint64_t)kind, ep, ssrc);
+	size_t sz = perc_stream_size(PT_WINDOW);
+	void *mem;
+
+	if (v != NULL)
+		return s->st[*v];
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct perc_stream **n = realloc(s->st, cap * sizeof(*n));
+
+		if (n == NULL)
+			return NULL;
+		s->st = n;
+		s->cap = cap;
+	}
+	mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
+	if (mem == NULL)
+		return NULL;
+	s->st[s->n] = perc_stream_init(mem, PT_WINDOW, 0);
+	if (pt_map_put(&s->map, (uint64_t)kind, ep, ssrc, (uint32_t)s->n) != 0) {
+		free(mem);
+		return NULL;
+	}
+	return s->st[s->n++];
+}
+
+void
+pt_streams_clear(struct pt_streams *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->st[i]);
+	s->n = 0;
+	pt_map_free(&s->map);
+}
+
+void
+pt_streams_free(struct pt_streams *s)
+{
+	pt_streams_clear(s);
+	free(s->st);
+	s->st = NULL;
+	s->cap = 0;
+}

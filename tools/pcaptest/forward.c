@@ -74,9 +74,7 @@ struct fwd {
 	struct perc_key *rx_next;        /* per endpoint: rx_key_next, if provisioned */
 	struct perc_key **rx_cur;        /* per endpoint: the key tried first */
 	struct perc_key **rx_alt;        /* per endpoint: next, then previous; or NULL */
-	struct pt_map streams;           /* (kind, ep, ssrc) -> st[] */
-	struct perc_stream **st;
-	size_t nst, capst;
+	struct pt_streams streams;        /* (kind, ep, ssrc) -> replay / ROC state */
 	struct pt_map learned;           /* (ssrc, conf) -> ep, beyond the listed */
 	unsigned *active;                /* per endpoint: SSRCs bound */
 	uint8_t (*mac)[6];               /* latched per endpoint */
@@ -89,35 +87,6 @@ struct fwd {
 	bool quiet;
 	enum fault fault;
 };
-
-static struct perc_stream *
-stream(struct fwd *f, int kind, unsigned ep, uint32_t ssrc)
-{
-	uint32_t *v = pt_map_get(&f->streams, (uint64_t)kind, ep, ssrc);
-	size_t sz = perc_stream_size(PT_WINDOW);
-	void *mem;
-
-	if (v != NULL)
-		return f->st[*v];
-	if (f->nst == f->capst) {
-		size_t cap = f->capst ? 2 * f->capst : 64;
-		struct perc_stream **n = realloc(f->st, cap * sizeof(*n));
-
-		if (n == NULL)
-			return NULL;
-		f->st = n;
-		f->capst = cap;
-	}
-	mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
-	if (mem == NULL)
-		return NULL;
-	f->st[f->nst] = perc_stream_init(mem, PT_WINDOW, 0);
-	if (pt_map_put(&f->streams, (uint64_t)kind, ep, ssrc, (uint32_t)f->nst) != 0) {
-		free(mem);
-		return NULL;
-	}
-	return f->st[f->nst++];
-}
 
 /* Which endpoint of conference conf sends ssrc (listed or learned); -1
  * when none. */
@@ -314,7 +283,7 @@ do_rtp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts)
 	if (c != PT_C_NONE)
 		return c;
 	memset(&op, 0, sizeof(op));
-	op.stream = stream(f, K_IN, ep, ssrc);
+	op.stream = pt_streams_get(&f->streams, K_IN, ep, ssrc);
 	op.src = p;
 	op.dst = plain;
 	op.len = (uint32_t)body;
@@ -371,7 +340,7 @@ do_rtp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts)
 		}
 		memset(&so, 0, sizeof(so));
 		so.key = &f->tx[i];
-		so.stream = stream(f, K_OUT, i, ssrc);
+		so.stream = pt_streams_get(&f->streams, K_OUT, i, ssrc);
 		so.src = src;
 		so.dst = out;
 		so.len = slen;
@@ -421,7 +390,7 @@ do_rtcp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts
 		return PT_C_RTP_MALFORMED;
 	ssrc = pt_get32(pf->payload + 4);
 	memset(&op, 0, sizeof(op));
-	op.stream = stream(f, K_IN, ep, ssrc);
+	op.stream = pt_streams_get(&f->streams, K_IN, ep, ssrc);
 	op.src = pf->payload;
 	op.dst = plain;
 	op.len = (uint32_t)pf->plen;
@@ -457,7 +426,7 @@ do_rtcp(struct fwd *f, unsigned ep, const struct pt_frame *pf, struct timeval ts
 		}
 		memset(&so, 0, sizeof(so));
 		so.key = &f->tx[i];
-		so.stream = stream(f, K_OUT, i, ssrc);
+		so.stream = pt_streams_get(&f->streams, K_OUT, i, ssrc);
 		so.src = plain;
 		so.dst = out;
 		so.len = op.len;
@@ -599,10 +568,7 @@ fwd_free(struct fwd *f)
 	free(f->active);
 	free(f->mac);
 	free(f->latched);
-	for (size_t i = 0; i < f->nst; i++)
-		free(f->st[i]);
-	free(f->st);
-	pt_map_free(&f->streams);
+	pt_streams_free(&f->streams);
 	pt_map_free(&f->learned);
 	pt_pcap_free(&f->outp);
 	pt_world_free(&f->w);

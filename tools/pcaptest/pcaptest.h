@@ -80,6 +80,20 @@ uint32_t *pt_map_get(const struct pt_map *m, uint64_t a, uint64_t b, uint64_t c)
 int pt_map_put(struct pt_map *m, uint64_t a, uint64_t b, uint64_t c, uint32_t v);
 void pt_map_free(struct pt_map *m);
 
+/** Replay / ROC state per (kind, endpoint, ssrc), created on first use. */
+struct pt_streams {
+	struct pt_map map;                   /* (kind, ep, ssrc) -> st[] */
+	struct perc_stream **st;
+	size_t n, cap;
+};
+
+/** The stream of (kind, ep, ssrc), a new one (PT_WINDOW) the first time;
+ *  NULL when out of memory. */
+struct perc_stream *pt_streams_get(struct pt_streams *s, int kind, unsigned ep, uint32_t ssrc);
+/** Forget every stream (they start afresh); keeps the table usable. */
+void pt_streams_clear(struct pt_streams *s);
+void pt_streams_free(struct pt_streams *s);
+
 /* ---- addresses, endpoints, the world ---- */
 
 struct pt_addr {
