@@ -315,6 +315,7 @@ main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct mdd_config cfg = { 0 };
+	char **eal_argv = NULL;
 	struct prov prov = { 0 };
 	struct prov_error perr;
 	char err[512];
@@ -342,8 +343,16 @@ main(int argc, char **argv)
 			fprintf(stderr, "perc-mdd: %s\n", err);
 			return MDD_EX_CONFIG;
 		}
+		/* EAL rewrites entries of the vector it parses: give it a copy of
+		 * the pointers and free the strings through cfg */
+		eal_argv = malloc(((size_t)cfg.argc + 1) * sizeof(*eal_argv));
+		if (eal_argv == NULL) {
+			mdd_config_free(&cfg);
+			return 2;
+		}
+		memcpy(eal_argv, cfg.argv, ((size_t)cfg.argc + 1) * sizeof(*eal_argv));
 		argc = cfg.argc;
-		argv = cfg.argv;
+		argv = eal_argv;
 	}
 	eal = rte_eal_init(argc, argv);
 	if (eal < 0) {
@@ -351,6 +360,7 @@ main(int argc, char **argv)
 				"(hugepages: tools/demo reserves them; or run with --no-huge -m 512)\n",
 			rte_strerror(rte_errno));
 		mdd_config_free(&cfg);
+		free(eal_argv);
 		return 2;
 	}
 	argc -= eal;
@@ -480,5 +490,6 @@ out_prov:
 out_eal:
 	rte_eal_cleanup();
 	mdd_config_free(&cfg);
+	free(eal_argv);
 	return rc;
 }

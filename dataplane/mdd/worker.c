@@ -276,7 +276,9 @@ classify(struct mdd_worker *w, struct wstate *ws, struct rte_mbuf *m, bool hande
 		drop(w, m, MDD_C_rtp_malformed);
 		return;
 	}
-	ssrc = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(pl + (d == PERC_DEMUX_RTP ? 8 : 4)));
+	/* the UDP payload need not be 4-byte aligned: load through memcpy */
+	memcpy(&ssrc, pl + (d == PERC_DEMUX_RTP ? 8 : 4), sizeof(ssrc));
+	ssrc = rte_be_to_cpu_32(ssrc);
 	md = &ws->media[ws->n_media];
 	md->st = l->last_idx < l->n_streams && l->streams[l->last_idx].ssrc == ssrc ?
 			 &l->streams[l->last_idx] :
