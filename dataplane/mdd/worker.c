@@ -337,6 +337,15 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 	/* libsrtp2 keeps a replay window per key session, not in op->stream */
 	bool own_window = perc_engine_arch(w->engine) != PERC_ARCH_LIBSRTP;
 
+	/* with many streams the per-stream state is cold: ask for all of it
+	 * before the first op needs any (stream windows, key pairs) */
+	for (unsigned i = 0; i < n; i++) {
+		const struct media *md = &ws->media[i];
+
+		rte_prefetch0(md->st->in);
+		rte_prefetch0(md->st->in->rtp.bits);
+		rte_prefetch0(md->leg->rx);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		struct media *md = &ws->media[i];
 		struct perc_op *op = &ws->open_op[i];
@@ -582,6 +591,18 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 		struct mdd_conf *c = md->leg->conf;
 		struct mdd_leg *only = NULL;
 		unsigned sent = 0;
+
+		if (i + 1 < good) {
+			/* the next packet's receivers: their legs and the outbound
+			 * contexts of its stream (cold when streams are many) */
+			const struct media *nx = &ws->media[ws->open_ops[i + 1] - ws->open_op];
+			const struct mdd_conf *nc = nx->leg->conf;
+
+			for (uint32_t j = 0; j < nc->n_legs && j < 16; j++) {
+				rte_prefetch0(nc->legs[j]);
+				rte_prefetch0(nx->st->out[j]);
+			}
+		}
 
 		if (md->rtcp) {
 			CTR(w, rx_rtcp)++;
