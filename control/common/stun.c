@@ -503,7 +503,7 @@ perc_stun_build_error(uint8_t *out, size_t cap, const uint8_t tid[PERC_STUN_TID_
 	size_t rl;
 	uint8_t *v;
 
-	if (code < 300 || code > 699)
+	if (code < 300 || code > 699 || (n_unknown > 0 && unknown == NULL))
 		return -PERC_R_MALFORMED;
 	if (reason == NULL)
 		reason = error_phrase(code);

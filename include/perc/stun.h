@@ -148,7 +148,9 @@ int perc_stun_build_success(uint8_t *out, size_t cap, const uint8_t tid[PERC_STU
  * when n_unknown > 0 (for 420), MESSAGE-INTEGRITY when password is not NULL
  * (RFC 5389 10.1.2: not on 400 and 401, whose credentials are the problem),
  * and FINGERPRINT.
- * @return bytes written (> 0) or a negated reason as above.
+ * @return bytes written (> 0), -PERC_R_MALFORMED (code out of range, or
+ *         n_unknown > 0 with no list), -PERC_R_OVERSIZED (reason phrase
+ *         too long) or a negated reason as above.
  */
 int perc_stun_build_error(uint8_t *out, size_t cap, const uint8_t tid[PERC_STUN_TID_LEN],
 			  uint16_t code, const char *reason, const uint16_t *unknown,

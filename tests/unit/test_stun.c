@@ -318,6 +318,8 @@ test_error_round_trip(void)
 					      NULL, 0), -PERC_R_MALFORMED);
 	CU_ASSERT_EQUAL(perc_stun_build_error(out, sizeof(out), tid5769, 700, NULL, NULL, 0,
 					      NULL, 0), -PERC_R_MALFORMED);
+	CU_ASSERT_EQUAL(perc_stun_build_error(out, sizeof(out), tid5769, 420, NULL, NULL, 2,
+					      NULL, 0), -PERC_R_MALFORMED);
 	CU_ASSERT_EQUAL(perc_stun_build_error(out, 40, tid5769, 420, NULL, unk, 3, pw, PWL),
 			-PERC_R_NO_ROOM);
 }
