@@ -324,6 +324,40 @@ set_ctx(const char *what, enum perc_arch a, const struct perc_profile *p, const 
 	snprintf(g_ctx, sizeof(g_ctx), "%s", g_base);
 }
 
+/* One step of a differential test: a check of one engine and profile. */
+struct step {
+	const char *what;
+	const char *dir;
+	void (*fn)(struct perc_engine *e, const struct perc_profile *p, void *arg);
+	void *arg;
+};
+
+/* Every step on every architecture the CPU offers and every single profile,
+ * one engine per architecture, the failure context named before each. */
+static void
+each_arch_profile(const struct step *steps, unsigned n)
+{
+	unsigned f0 = g_fail;
+
+	for (int a = 0; a < g_narch; a++) {
+		struct perc_engine *e = perc_engine_create(g_arch[a]);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+		for (unsigned pi = 0; pi < NPROF; pi++) {
+			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
+
+			for (unsigned i = 0; i < n; i++) {
+				set_ctx(steps[i].what, g_arch[a], p, steps[i].dir);
+				steps[i].fn(e, p, steps[i].arg);
+			}
+		}
+		perc_engine_destroy(e);
+	}
+	CU_ASSERT_EQUAL(g_fail, f0);
+}
+
+static bool ours_sends = true, libsrtp_sends = false;
+
 /* name the flipped bit in what a failure prints */
 static void
 ctx_bit(uint32_t bit)
@@ -349,8 +383,9 @@ struct rtp_slot {
  * another small-group shuffle.
  */
 static void
-rtp_direction(struct perc_engine *e, const struct perc_profile *p, bool ours_send)
+rtp_direction(struct perc_engine *e, const struct perc_profile *p, void *arg)
 {
+	bool ours_send = *(const bool *)arg;
 	static struct rtp_slot c[CHUNK];
 	struct perc_stream *tx[NSTREAM], *rx[NSTREAM];
 	uint32_t ssrc[NSTREAM], max_roc[NSTREAM] = { 0 };
@@ -427,35 +462,15 @@ rtp_direction(struct perc_engine *e, const struct perc_profile *p, bool ours_sen
 	kpair_free(&kp);
 }
 
-typedef void (*direction_fn)(struct perc_engine *e, const struct perc_profile *p, bool ours_send);
-
-/* Both directions of one packet kind, every architecture, every profile. */
-static void
-diff_both_ways(const char *kind, direction_fn dir)
-{
-	unsigned f0 = g_fail;
-
-	for (int a = 0; a < g_narch; a++) {
-		struct perc_engine *e = perc_engine_create(g_arch[a]);
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-		for (unsigned pi = 0; pi < NPROF; pi++) {
-			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
-
-			set_ctx(kind, g_arch[a], p, "ours->libsrtp");
-			dir(e, p, true);
-			set_ctx(kind, g_arch[a], p, "libsrtp->ours");
-			dir(e, p, false);
-		}
-		perc_engine_destroy(e);
-	}
-	CU_ASSERT_EQUAL(g_fail, f0);
-}
-
 static void
 test_rtp_diff(void)
 {
-	diff_both_ways("rtp", rtp_direction);
+	const struct step steps[] = {
+		{ "rtp", "ours->libsrtp", rtp_direction, &ours_sends },
+		{ "rtp", "libsrtp->ours", rtp_direction, &libsrtp_sends },
+	};
+
+	each_arch_profile(steps, 2);
 }
 
 /* ---- SRTCP: ours vs libsrtp2, both directions ---- */
@@ -471,8 +486,9 @@ struct rtcp_slot {
 };
 
 static void
-rtcp_direction(struct perc_engine *e, const struct perc_profile *p, bool ours_send)
+rtcp_direction(struct perc_engine *e, const struct perc_profile *p, void *arg)
 {
+	bool ours_send = *(const bool *)arg;
 	static struct rtcp_slot c[CHUNK];
 	struct perc_stream *tx[NSTREAM], *rx[NSTREAM];
 	uint32_t ssrc[NSTREAM], last[NSTREAM] = { 0 };
@@ -562,7 +578,12 @@ rtcp_direction(struct perc_engine *e, const struct perc_profile *p, bool ours_se
 static void
 test_rtcp_diff(void)
 {
-	diff_both_ways("rtcp", rtcp_direction);
+	const struct step steps[] = {
+		{ "rtcp", "ours->libsrtp", rtcp_direction, &ours_sends },
+		{ "rtcp", "libsrtp->ours", rtcp_direction, &libsrtp_sends },
+	};
+
+	each_arch_profile(steps, 2);
 }
 
 /* ---- SRTCP with E = 0 against a libsrtp2 session whose RTCP policy is
@@ -608,7 +629,7 @@ raw_session(const struct perc_profile *p, const uint8_t *mk, const uint8_t *ms,
 }
 
 static void
-rtcp_auth_only(struct perc_engine *e, const struct perc_profile *p)
+rtcp_auth_only(struct perc_engine *e, const struct perc_profile *p, void *arg __attribute__((unused)))
 {
 	struct perc_stream *tx[NSTREAM], *rx[NSTREAM];
 	uint32_t ssrc[NSTREAM];
@@ -666,21 +687,9 @@ rtcp_auth_only(struct perc_engine *e, const struct perc_profile *p)
 static void
 test_rtcp_auth_only(void)
 {
-	unsigned f0 = g_fail;
+	const struct step steps[] = { { "rtcp E=0", NULL, rtcp_auth_only, NULL } };
 
-	for (int a = 0; a < g_narch; a++) {
-		struct perc_engine *e = perc_engine_create(g_arch[a]);
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-		for (unsigned pi = 0; pi < NPROF; pi++) {
-			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
-
-			set_ctx("rtcp E=0", g_arch[a], p, NULL);
-			rtcp_auth_only(e, p);
-		}
-		perc_engine_destroy(e);
-	}
-	CU_ASSERT_EQUAL(g_fail, f0);
+	each_arch_profile(steps, 1);
 }
 
 /* ---- replays and packets older than the window ---- */
@@ -716,7 +725,7 @@ deliver_at(int line, struct perc_engine *e, const struct kpair *kp, struct perc_
 #define DELIVER(type, i, wo, wr) deliver_at(__LINE__, e, &kp, rx, (type), (i), (wo), (wr))
 
 static void
-rtp_replay(struct perc_engine *e, const struct perc_profile *p)
+rtp_replay(struct perc_engine *e, const struct perc_profile *p, void *arg __attribute__((unused)))
 {
 	struct perc_stream *tx = stream_new(), *rx = stream_new();
 	uint8_t plain[BUFSZ], out[BUFSZ];
@@ -768,7 +777,7 @@ rtp_replay(struct perc_engine *e, const struct perc_profile *p)
 }
 
 static void
-rtcp_replay(struct perc_engine *e, const struct perc_profile *p)
+rtcp_replay(struct perc_engine *e, const struct perc_profile *p, void *arg __attribute__((unused)))
 {
 	struct perc_stream *tx = stream_new(), *rx = stream_new();
 	uint8_t plain[BUFSZ], out[BUFSZ];
@@ -817,26 +826,15 @@ rtcp_replay(struct perc_engine *e, const struct perc_profile *p)
 static void
 test_replay(void)
 {
-	unsigned f0 = g_fail;
+	const struct step steps[] = {
+		{ "rtp replay", NULL, rtp_replay, NULL },
+		{ "rtcp replay", NULL, rtcp_replay, NULL },
+	};
 
 	g_wire = malloc(NREPLAY * sizeof(*g_wire));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(g_wire);
-	for (int a = 0; a < g_narch; a++) {
-		struct perc_engine *e = perc_engine_create(g_arch[a]);
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-		for (unsigned pi = 0; pi < NPROF; pi++) {
-			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
-
-			set_ctx("rtp replay", g_arch[a], p, NULL);
-			rtp_replay(e, p);
-			set_ctx("rtcp replay", g_arch[a], p, NULL);
-			rtcp_replay(e, p);
-		}
-		perc_engine_destroy(e);
-	}
+	each_arch_profile(steps, 2);
 	free(g_wire);
-	CU_ASSERT_EQUAL(g_fail, f0);
 }
 
 /* ---- one flipped bit ---- */
@@ -867,8 +865,9 @@ rtp_flip_expect(const uint8_t *pkt, uint32_t len, uint32_t tag, const struct per
 }
 
 static void
-rtp_flips(struct perc_engine *e, const struct perc_profile *p, unsigned *seen)
+rtp_flips(struct perc_engine *e, const struct perc_profile *p, void *arg)
 {
+	unsigned *seen = arg;
 	struct perc_stream *tx = stream_new(), *rx = stream_new();
 	uint8_t plain[BUFSZ], wire[BUFSZ], bad[BUFSZ], out[BUFSZ];
 	uint32_t ssrc = (uint32_t)t_rand(&rng), tag = p->rtp_tag_len;
@@ -943,8 +942,9 @@ rtcp_flip_expect(const uint8_t *pkt, uint32_t len, const struct perc_profile *p,
 }
 
 static void
-rtcp_flips(struct perc_engine *e, const struct perc_profile *p, unsigned *seen)
+rtcp_flips(struct perc_engine *e, const struct perc_profile *p, void *arg)
 {
+	unsigned *seen = arg;
 	struct perc_stream *tx = stream_new(), *rx = stream_new();
 	uint8_t plain[BUFSZ], wire[BUFSZ], bad[BUFSZ], out[BUFSZ];
 	uint32_t ssrc = (uint32_t)t_rand(&rng);
@@ -986,22 +986,13 @@ rtcp_flips(struct perc_engine *e, const struct perc_profile *p, unsigned *seen)
 static void
 test_flips(void)
 {
-	unsigned f0 = g_fail, seen[PERC_R__COUNT] = { 0 }, seen_c[PERC_R__COUNT] = { 0 };
+	unsigned seen[PERC_R__COUNT] = { 0 }, seen_c[PERC_R__COUNT] = { 0 };
+	const struct step steps[] = {
+		{ "rtp flip", NULL, rtp_flips, seen },
+		{ "rtcp flip", NULL, rtcp_flips, seen_c },
+	};
 
-	for (int a = 0; a < g_narch; a++) {
-		struct perc_engine *e = perc_engine_create(g_arch[a]);
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-		for (unsigned pi = 0; pi < NPROF; pi++) {
-			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
-
-			set_ctx("rtp flip", g_arch[a], p, NULL);
-			rtp_flips(e, p, seen);
-			set_ctx("rtcp flip", g_arch[a], p, NULL);
-			rtcp_flips(e, p, seen_c);
-		}
-		perc_engine_destroy(e);
-	}
+	each_arch_profile(steps, 2);
 	/* every kind of outcome actually happened */
 	CU_ASSERT(seen[PERC_R_AUTH] > 0 && seen[PERC_R_MALFORMED] > 0 && seen[PERC_R_REPLAY] > 0);
 	CU_ASSERT(seen_c[PERC_R_AUTH] > 0 && seen_c[PERC_R_MALFORMED] > 0);
@@ -1010,13 +1001,12 @@ test_flips(void)
 	       seen[PERC_R_AUTH], seen[PERC_R_MALFORMED], seen[PERC_R_REPLAY], seen[PERC_R_TOO_OLD],
 	       seen_c[PERC_R_AUTH], seen_c[PERC_R_MALFORMED], seen_c[PERC_R_REPLAY],
 	       seen_c[PERC_R_TOO_OLD]);
-	CU_ASSERT_EQUAL(g_fail, f0);
 }
 
 /* ---- PERC_OPF_INDEX: a caller-given ROC on both engines ---- */
 
 static void
-index_run(struct perc_engine *e, const struct perc_profile *p)
+index_run(struct perc_engine *e, const struct perc_profile *p, void *arg __attribute__((unused)))
 {
 	uint8_t plain[BUFSZ], ours[BUFSZ], ref[BUFSZ], out[BUFSZ];
 	uint32_t ssrc = (uint32_t)t_rand(&rng), roc = 5 + rnd(1000), plen;
@@ -1074,27 +1064,15 @@ index_run(struct perc_engine *e, const struct perc_profile *p)
 static void
 test_index(void)
 {
-	unsigned f0 = g_fail;
+	const struct step steps[] = { { "index", NULL, index_run, NULL } };
 
-	for (int a = 0; a < g_narch; a++) {
-		struct perc_engine *e = perc_engine_create(g_arch[a]);
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-		for (unsigned pi = 0; pi < NPROF; pi++) {
-			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
-
-			set_ctx("index", g_arch[a], p, NULL);
-			index_run(e, p);
-		}
-		perc_engine_destroy(e);
-	}
-	CU_ASSERT_EQUAL(g_fail, f0);
+	each_arch_profile(steps, 1);
 }
 
 /* ---- the same reason from both engines for packets refused before crypto ---- */
 
 static void
-reasons_run(struct perc_engine *e, const struct perc_profile *p)
+reasons_run(struct perc_engine *e, const struct perc_profile *p, void *arg __attribute__((unused)))
 {
 	uint8_t plain[BUFSZ], wire[BUFSZ], bad[BUFSZ], out[BUFSZ];
 	uint32_t ssrc = (uint32_t)t_rand(&rng), plen, wlen, clen, cwlen;
@@ -1170,21 +1148,9 @@ reasons_run(struct perc_engine *e, const struct perc_profile *p)
 static void
 test_reasons(void)
 {
-	unsigned f0 = g_fail;
+	const struct step steps[] = { { "reasons", NULL, reasons_run, NULL } };
 
-	for (int a = 0; a < g_narch; a++) {
-		struct perc_engine *e = perc_engine_create(g_arch[a]);
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-		for (unsigned pi = 0; pi < NPROF; pi++) {
-			const struct perc_profile *p = perc_profile_by_id(prof_ids[pi]);
-
-			set_ctx("reasons", g_arch[a], p, NULL);
-			reasons_run(e, p);
-		}
-		perc_engine_destroy(e);
-	}
-	CU_ASSERT_EQUAL(g_fail, f0);
+	each_arch_profile(steps, 1);
 }
 
 /* ---- bursts against single ops ---- */
