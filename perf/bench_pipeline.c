@@ -128,18 +128,7 @@ struct snap {
 	uint64_t c[MDD_C__COUNT];
 };
 
-static int __attribute__((format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
+#define die(...) bp_die(PROG, __VA_ARGS__)
 
 static int
 usage_error(const char *msg, const char *arg)

@@ -111,4 +111,8 @@ void bp_cpu_model(char *buf, size_t len, bool *tsc_invariant);
 /** UTC now as ISO 8601. */
 void bp_now_iso(char *buf, size_t len);
 
+/** "PROG: message" on stderr, exit status 1 (a setup or check failed). */
+void bp_die(const char *prog, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
 #endif

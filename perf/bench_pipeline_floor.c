@@ -411,18 +411,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 measured, 1 a setup or the tag check failed, 2 bad usage.\n";
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
+#define die(...) bp_die(PROG, __VA_ARGS__)
 
 static int
 usage_error(const char *msg, const char *arg)

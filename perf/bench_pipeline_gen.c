@@ -31,6 +31,7 @@
 
 #include <jansson.h>
 
+#include "bench_pipeline_common.h"
 #include "perc/double.h"
 #include "perc/ekt.h"
 #include "perc/profile.h"
@@ -81,18 +82,7 @@ struct conf {
 	uint16_t spi;
 };
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
+#define die(...) bp_die(PROG, __VA_ARGS__)
 
 static int
 usage_error(const char *msg, const char *arg)
