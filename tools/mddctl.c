@@ -151,7 +151,16 @@ main(int argc, char **argv)
 	json_error_t je;
 	int c, fd, rc;
 
-	/* "+": options only before the command (endpoint add takes its own) */
+	/* --socket may follow the command too: take it out of the way of the
+	 * command's own words (endpoint add has options of its own) */
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--socket") == 0 && i > 1 && argv[i - 1][0] != '-') {
+			path = argv[i + 1];
+			memmove(argv + i, argv + i + 2, (size_t)(argc - i - 2) * sizeof(*argv));
+			argc -= 2;
+			argv[argc] = NULL;
+			i--;
+		}
 	while ((c = getopt_long(argc, argv, "+s:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':

@@ -207,7 +207,7 @@ def hx(n):
 
 
 KEYS = {n: {"client_key": hx(16), "client_salt": hx(12), "server_key": hx(16),
-            "server_salt": hx(12)} for n in ("A", "B", "D", "E")}
+            "server_salt": hx(12)} for n in ("A", "B", "D", "E", "A2")}
 INNER = {n: (hx(16), hx(12)) for n in ("A", "B")}
 SSRC = {"A": 0x0A0A0A0A, "B": 0x0B0B0B0B}
 seqs = {"A": 0, "B": 0}
@@ -219,10 +219,11 @@ def rtp_plain(name):
         b"perc-media-" + name.encode() + struct.pack("!H", seqs[name]) + b"\x55" * 8
 
 
-def protect(name, plain):
+def protect(name, plain, kname=None):
     k, s = INNER[name]
-    out = subprocess.run([SRTP, "protect", "--profile", "0x0009", "--key", k + KEYS[name]["client_key"],
-                          "--salt", s + KEYS[name]["client_salt"], "--ekt", "00", plain.hex()],
+    kn = kname or name
+    out = subprocess.run([SRTP, "protect", "--profile", "0x0009", "--key", k + KEYS[kn]["client_key"],
+                          "--salt", s + KEYS[kn]["client_salt"], "--ekt", "00", plain.hex()],
                          capture_output=True, text=True)
     return bytes.fromhex(out.stdout.strip())
 
@@ -239,6 +240,7 @@ class Pump:
 
     def __init__(self, eps):
         self.eps, self.stop, self.sent = eps, False, {"A": {}, "B": {}}
+        self.kname = {"A": "A", "B": "B"}
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
 
@@ -247,7 +249,7 @@ class Pump:
             for n in ("A", "B"):
                 p = rtp_plain(n)
                 self.sent[n][struct.unpack("!H", p[2:4])[0]] = p
-                self.eps[n].send(protect(n, p))
+                self.eps[n].send(protect(n, p, self.kname[n]))
             time.sleep(0.05)
 
     def halt(self):
@@ -255,12 +257,13 @@ class Pump:
         self.t.join()
 
 
-def verify_media(pump, sender, receiver, pkts, limit=15):
+def verify_media(pump, sender, receiver, pkts, limit=15, rkeys=None):
     """Received packets of sender at receiver that open with the receiver's
     server_write key and are the sender's plaintext."""
     good = bad = 0
+    rk = KEYS[rkeys or receiver]
     for p in pkts[-limit:]:
-        out = unprotect(sender, KEYS[receiver]["server_key"], KEYS[receiver]["server_salt"], p)
+        out = unprotect(sender, rk["server_key"], rk["server_salt"], p)
         seq = struct.unpack("!H", p[2:4])[0]
         if out is not None and pump.sent[sender].get(seq) == out:
             good += 1
@@ -275,12 +278,13 @@ kd_proc = None
 kd_log = os.path.join(W, "kd.jsonl")
 
 
-def kd_start(log):
+def kd_start(log, *extra):
     global kd_proc, kd_log
     kd_log = log
     kd_proc = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_kd.py"), "--listen",
                                 "127.0.0.1:" + KD_PORT, "--cert", W + "/kd.crt", "--key", W + "/kd.key",
-                                "--ca", W + "/ca.crt", "--keys", W + "/keys.json", "--log", log])
+                                "--ca", W + "/ca.crt", "--keys", W + "/keys.json", "--log", log] +
+                               list(extra))
 
 
 def kd_stop():
@@ -444,6 +448,37 @@ def main():
     check(wait_for(lambda: stats().get("total", {}).get("no_key", 0) > s0.get("no_key", 0), 2),
           "media from keyless E dropped and counted (no_key)")
 
+    # rekey of A by a second MediaKeys on its association: nothing dropped
+    s0 = stats()
+    first_seq = max(pump.sent["A"]) + 1
+    eps["A"].drain("dtls")
+    eps["A"].send(dtls_record("A2"))
+    r = eps["A"].wait("dtls", 3)
+    ok = wait_for(lambda: stats().get("ice", {}).get("keys_installed", 0) >
+                  s0.get("ice", {}).get("keys_installed", 0), 3)
+    check(r is not None and r.endswith(b"kd-reply:A2") and ok, "rekey: MediaKeys A2 on A's association installed")
+    time.sleep(0.2)                 # A still sends with its old key: the grace period opens it
+    pump.kname["A"] = "A2"
+    switch_seq = max(pump.sent["A"]) + 1
+    eps["A"].drain("rtp")
+    time.sleep(1.0)
+    last_seq = max(pump.sent["A"]) - 3
+    time.sleep(0.3)
+    got = eps["B"].drain("rtp")
+    seen = {struct.unpack("!H", p[2:4])[0] for p in got}
+    missing = [q for q in range(first_seq, last_seq + 1) if q not in seen]
+    s1 = stats()
+    check(not missing and last_seq > switch_seq > first_seq,
+          "rekey: B got every packet A sent across the switch (%d..%d, new key from %d)" %
+          (first_seq, last_seq, switch_seq), missing)
+    check(s1["total"]["srtp_auth"] == s0["total"]["srtp_auth"] and
+          s1["total"]["rekey_next"] > s0["total"]["rekey_next"],
+          "rekey: no auth failure, late old-key packets opened with the previous key",
+          (s0["total"]["srtp_auth"], s1["total"]["srtp_auth"], s1["total"]["rekey_next"]))
+    got = eps["A"].drain("rtp")
+    good, badn = verify_media(pump, "B", "A", got[len(got) // 2:], limit=8, rkeys="A2")
+    check(good >= 4 and badn == 0, "rekey: what A gets now opens with A2's server_write key", (good, badn))
+
     # KD restart: media keeps flowing, the tunnel comes back
     kd_stop()
     check(wait_for(lambda: stats().get("tunnel", {}).get("connected") is False, 5), "KD gone: tunnel down")
@@ -503,6 +538,15 @@ def main():
     rc, out, _ = ctl("conference", "delete", "c1")
     check(rc == 0 and out.get("endpoints_removed") == 2 and not listing(),
           "conference delete c1 (A and E)", out)
+    kd_stop()
+
+    # a KD of another tunnel version: logged, and the MDD keeps backing off
+    kd_start(os.path.join(W, "kd3.jsonl"), "--unsupported-version")
+    t = wait_for(lambda: (lambda t: t if t.get("unsupported_version", 0) >= 3 else None)(
+        stats().get("tunnel", {})), 10)
+    check(t and t.get("backoff_ms", 0) >= 400,
+          "UnsupportedVersion: counted, reconnects back off (%s ms)" % (t or {}).get("backoff_ms"), t)
+    check("does not speak tunnel version" in open(W + "/mdd.log").read(), "log: UnsupportedVersion")
     kd_stop()
     print("mdctl: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
