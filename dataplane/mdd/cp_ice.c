@@ -36,9 +36,7 @@ mdd_now_ms(void)
 const char *
 mdd_ice_state(const struct mdd_leg *l)
 {
-	if (l->rx != NULL)
-		return "keyed";
-	return l->in_hash ? "ice_ok" : "waiting_ice";
+	return mdd_ice_state_name(l->in_hash, l->rx != NULL);
 }
 
 bool
@@ -62,14 +60,19 @@ mdd_ice_leg_by_uuid(struct mdd *m, const uint8_t uuid[16])
 	return NULL;
 }
 
-static struct mdd_leg *
-leg_by_ufrags(struct mdd *m, const char *local, const char *remote)
+/* mdd_ice_lookup_fn over the run-time legs */
+static const char *
+leg_by_ufrags(void *ctx, const char *local, const char *remote, void **ep)
 {
+	struct mdd *m = ctx;
+
 	for (unsigned i = 0; i < m->n_legs; i++) {
 		struct mdd_leg *l = m->legs[i];
 
-		if (l->ice && strcmp(l->ufrag, local) == 0 && strcmp(l->remote_ufrag, remote) == 0)
-			return l;
+		if (l->ice && strcmp(l->ufrag, local) == 0 && strcmp(l->remote_ufrag, remote) == 0) {
+			*ep = l;
+			return l->pwd;
+		}
 	}
 	return NULL;
 }
@@ -165,48 +168,48 @@ static bool
 on_stun(struct mdd *m, struct rte_mbuf *mb, const struct pkt_info *pi, const uint8_t *p,
 	size_t len)
 {
-	char local[MDD_ICE_CRED_MAX + 1], remote[MDD_ICE_CRED_MAX + 1];
 	struct perc_stun_msg sm;
+	void *ep = NULL;
 	struct mdd_leg *l;
+	uint8_t out[256];
+	int n;
 
-	if (perc_stun_parse(p, len, &sm) != PERC_R_OK) {
+	switch (mdd_ice_check(p, len, &sm, leg_by_ufrags, m, &ep)) {
+	case MDD_ICE_OK:
+		answer(m, ep, &sm, mb, pi);
+		return true;
+	case MDD_ICE_NOT_ICE:
+		/* indications, responses and requests without USERNAME are not
+		 * ICE connectivity checks: the generic counter takes them */
+		return false;
+	case MDD_ICE_MALFORMED:
 		g_cp.c[MDD_CP_stun_malformed]++;
 		return true;
-	}
-	/* indications, responses and requests without USERNAME are not ICE
-	 * connectivity checks: the generic counter takes them */
-	if (sm.type != PERC_STUN_BINDING_REQUEST || sm.username == NULL)
-		return false;
-	if (mdd_ice_split_username(sm.username, sm.username_len, local, remote) != 0 ||
-	    (l = leg_by_ufrags(m, local, remote)) == NULL) {
+	case MDD_ICE_UNKNOWN_USER:
 		g_cp.c[MDD_CP_stun_unknown_user]++;
 		return true;
-	}
-	if (perc_stun_check_integrity(&sm, l->pwd, strlen(l->pwd)) != PERC_R_OK) {
+	case MDD_ICE_BAD_INTEGRITY:
 		/* dropped, not answered 401: an answer would go to a source
 		 * nobody authenticated */
 		g_cp.c[MDD_CP_stun_bad_integrity]++;
 		return true;
-	}
-	if (!sm.has_fingerprint) {
+	case MDD_ICE_NO_FINGERPRINT:
 		g_cp.c[MDD_CP_stun_no_fingerprint]++;
 		return true;
-	}
-	if (sm.n_unknown > 0) {
-		uint8_t out[256];
-		int n = perc_stun_build_error(out, sizeof(out), sm.tid, 420, NULL, sm.unknown,
-					      sm.n_unknown < PERC_STUN_MAX_UNKNOWN ?
-						      sm.n_unknown : PERC_STUN_MAX_UNKNOWN,
-					      l->pwd, strlen(l->pwd));
-
+	case MDD_ICE_UNKNOWN_ATTR:
+		/* authenticated: 420 to where the endpoint is latched, if there */
+		l = ep;
 		g_cp.c[MDD_CP_stun_unknown_attr]++;
+		n = perc_stun_build_error(out, sizeof(out), sm.tid, 420, NULL, sm.unknown,
+					  sm.n_unknown < PERC_STUN_MAX_UNKNOWN ? sm.n_unknown
+									: PERC_STUN_MAX_UNKNOWN,
+					  l->pwd, strlen(l->pwd));
 		if (n > 0 && l->in_hash && memcmp(l->addr.ip, pi->src_ip, 16) == 0 &&
 		    l->addr.port == pi->src_port)
 			mdd_ice_send(m, l, out, (size_t)n);
 		return true;
 	}
-	answer(m, l, &sm, mb, pi);
-	return true;
+	return false;
 }
 
 static bool

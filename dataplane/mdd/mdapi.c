@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "mdapi.h"
+#include "perc/reason.h"
 
 static const struct {
 	const char *name;
@@ -270,6 +271,38 @@ mdd_ice_split_username(const uint8_t *u, size_t len, char local[MDD_ICE_CRED_MAX
 	memcpy(remote, c + 1, b);
 	remote[b] = '\0';
 	return 0;
+}
+
+enum mdd_ice_verdict
+mdd_ice_check(const uint8_t *p, size_t len, struct perc_stun_msg *sm, mdd_ice_lookup_fn lookup,
+	      void *ctx, void **ep)
+{
+	char local[MDD_ICE_CRED_MAX + 1], remote[MDD_ICE_CRED_MAX + 1];
+	const char *pwd;
+
+	*ep = NULL;
+	if (perc_stun_parse(p, len, sm) != PERC_R_OK)
+		return MDD_ICE_MALFORMED;
+	if (sm->type != PERC_STUN_BINDING_REQUEST || sm->username == NULL)
+		return MDD_ICE_NOT_ICE;
+	if (mdd_ice_split_username(sm->username, sm->username_len, local, remote) != 0 ||
+	    (pwd = lookup(ctx, local, remote, ep)) == NULL)
+		return MDD_ICE_UNKNOWN_USER;
+	if (perc_stun_check_integrity(sm, pwd, strlen(pwd)) != PERC_R_OK)
+		return MDD_ICE_BAD_INTEGRITY;
+	if (!sm->has_fingerprint)
+		return MDD_ICE_NO_FINGERPRINT;
+	if (sm->n_unknown > 0)
+		return MDD_ICE_UNKNOWN_ATTR;
+	return MDD_ICE_OK;
+}
+
+const char *
+mdd_ice_state_name(bool latched, bool keyed)
+{
+	if (keyed)
+		return "keyed";
+	return latched ? "ice_ok" : "waiting_ice";
 }
 
 bool

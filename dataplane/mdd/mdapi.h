@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "perc/stun.h"
 #include "provision.h"
 
 /** Longest API request line taken (bytes, newline excluded). */
@@ -76,6 +77,35 @@ int mdd_ice_cred_gen(char *out, size_t n);
  */
 int mdd_ice_split_username(const uint8_t *u, size_t len, char local[MDD_ICE_CRED_MAX + 1],
 			   char remote[MDD_ICE_CRED_MAX + 1]);
+
+/** What ICE-lite makes of a punted STUN message (mdd_ice_check). */
+enum mdd_ice_verdict {
+	MDD_ICE_OK,              /**< authenticated Binding request: latch and answer */
+	MDD_ICE_NOT_ICE,         /**< not a Binding request with USERNAME */
+	MDD_ICE_MALFORMED,       /**< does not parse */
+	MDD_ICE_UNKNOWN_USER,    /**< USERNAME names no endpoint */
+	MDD_ICE_BAD_INTEGRITY,   /**< MESSAGE-INTEGRITY absent or wrong */
+	MDD_ICE_NO_FINGERPRINT,  /**< authenticated, but no FINGERPRINT */
+	MDD_ICE_UNKNOWN_ATTR,    /**< authenticated; answer 420 */
+};
+
+/** Find the endpoint whose MDD ufrag is local and remote ufrag remote:
+ *  its MDD pwd (and *ep), or NULL. */
+typedef const char *(*mdd_ice_lookup_fn)(void *ctx, const char *local, const char *remote,
+					 void **ep);
+
+/**
+ * The ICE-lite checks of a STUN message p of len bytes, in order: it parses
+ * (sm filled), is a Binding request with USERNAME "<MDD ufrag>:<remote
+ * ufrag>" of a known endpoint (lookup), MESSAGE-INTEGRITY verifies with
+ * that endpoint's MDD pwd, FINGERPRINT is there, no unknown
+ * comprehension-required attribute. *ep is the endpoint when one was found.
+ */
+enum mdd_ice_verdict mdd_ice_check(const uint8_t *p, size_t len, struct perc_stun_msg *sm,
+				   mdd_ice_lookup_fn lookup, void *ctx, void **ep);
+
+/** "waiting_ice" (no 5-tuple), "ice_ok" (latched, no keys) or "keyed". */
+const char *mdd_ice_state_name(bool latched, bool keyed);
 
 /** Whether the consent of an endpoint last refreshed at last_ms has
  *  expired at now_ms (RFC 7675 with the given timeout). */

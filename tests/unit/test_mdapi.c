@@ -197,6 +197,86 @@ test_timers_and_ids(void)
 	CU_ASSERT_EQUAL(mdd_backoff_next(3200), 5000);
 }
 
+/* A one-endpoint directory for mdd_ice_check: MDD ufrag "mddu", remote
+ * ufrag "epuf", pwd below. */
+static const char ep_pwd[] = "abcdefghijklmnopqrstuvwx";
+static int ep_token;
+
+static const char *
+lookup(void *ctx, const char *local, const char *remote, void **ep)
+{
+	(void)ctx;
+	if (strcmp(local, "mddu") != 0 || strcmp(remote, "epuf") != 0)
+		return NULL;
+	*ep = &ep_token;
+	return ep_pwd;
+}
+
+static int
+request(uint8_t *out, const char *mdd_ufrag, const char *ep_ufrag, const char *pwd)
+{
+	static const uint8_t tid[PERC_STUN_TID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	/* as the endpoint sends it: USERNAME "<MDD ufrag>:<its ufrag>" */
+	struct perc_stun_request rq = {
+		.remote_ufrag = mdd_ufrag, .local_ufrag = ep_ufrag, .priority = 1,
+		.controlling = true, .tie_breaker = 42, .use_candidate = true,
+	};
+
+	return perc_stun_build_request(out, 512, tid, &rq, pwd, strlen(pwd));
+}
+
+static void
+test_ice_check(void)
+{
+	uint8_t b[512];
+	struct perc_stun_msg sm;
+	void *ep;
+	int n;
+
+	n = request(b, "mddu", "epuf", ep_pwd);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_EQUAL(mdd_ice_check(b, (size_t)n, &sm, lookup, NULL, &ep), MDD_ICE_OK);
+	CU_ASSERT_PTR_EQUAL(ep, &ep_token);
+	CU_ASSERT_TRUE(sm.use_candidate);
+	/* the wrong password: found, not authenticated */
+	n = request(b, "mddu", "epuf", "abcdefghijklmnopqrstuvwy");
+	CU_ASSERT_EQUAL(mdd_ice_check(b, (size_t)n, &sm, lookup, NULL, &ep), MDD_ICE_BAD_INTEGRITY);
+	/* ufrags swapped, or unknown */
+	n = request(b, "epuf", "mddu", ep_pwd);
+	CU_ASSERT_EQUAL(mdd_ice_check(b, (size_t)n, &sm, lookup, NULL, &ep), MDD_ICE_UNKNOWN_USER);
+	CU_ASSERT_PTR_NULL(ep);
+	n = request(b, "mddx", "epuf", ep_pwd);
+	CU_ASSERT_EQUAL(mdd_ice_check(b, (size_t)n, &sm, lookup, NULL, &ep), MDD_ICE_UNKNOWN_USER);
+	/* a flipped bit in the body: integrity (or the FINGERPRINT) fails */
+	n = request(b, "mddu", "epuf", ep_pwd);
+	b[30] ^= 1;
+	CU_ASSERT_NOT_EQUAL(mdd_ice_check(b, (size_t)n, &sm, lookup, NULL, &ep), MDD_ICE_OK);
+	/* without FINGERPRINT (the integrity still verifies: it excludes it) */
+	n = request(b, "mddu", "epuf", ep_pwd);
+	n -= 8;
+	b[2] = (uint8_t)((n - 20) >> 8);
+	b[3] = (uint8_t)(n - 20);
+	CU_ASSERT_EQUAL(mdd_ice_check(b, (size_t)n, &sm, lookup, NULL, &ep), MDD_ICE_NO_FINGERPRINT);
+	/* a success response, a request without USERNAME, garbage */
+	{
+		static const uint8_t tid[PERC_STUN_TID_LEN] = { 0 };
+		struct perc_stun_addr a = { .family = 4, .port = 1, .addr = { 192, 0, 2, 2 } };
+		uint8_t bare[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42 };
+
+		n = perc_stun_build_success(b, sizeof(b), tid, &a, ep_pwd, strlen(ep_pwd));
+		CU_ASSERT_EQUAL(mdd_ice_check(b, (size_t)n, &sm, lookup, NULL, &ep), MDD_ICE_NOT_ICE);
+		CU_ASSERT_EQUAL(mdd_ice_check(bare, sizeof(bare), &sm, lookup, NULL, &ep),
+				MDD_ICE_NOT_ICE);
+		bare[4] = 0;
+		CU_ASSERT_EQUAL(mdd_ice_check(bare, sizeof(bare), &sm, lookup, NULL, &ep),
+				MDD_ICE_MALFORMED);
+		CU_ASSERT_EQUAL(mdd_ice_check(bare, 7, &sm, lookup, NULL, &ep), MDD_ICE_MALFORMED);
+	}
+	CU_ASSERT_STRING_EQUAL(mdd_ice_state_name(false, false), "waiting_ice");
+	CU_ASSERT_STRING_EQUAL(mdd_ice_state_name(true, false), "ice_ok");
+	CU_ASSERT_STRING_EQUAL(mdd_ice_state_name(true, true), "keyed");
+}
+
 int
 main(void)
 {
@@ -208,5 +288,6 @@ main(void)
 	T_ADD(test_creds);
 	T_ADD(test_username);
 	T_ADD(test_timers_and_ids);
+	T_ADD(test_ice_check);
 	return t_run();
 }
