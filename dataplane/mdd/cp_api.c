@@ -184,17 +184,8 @@ op_conf_delete(struct mdd *m, const struct mdd_api_req *r)
 	/* the KD hears of every association before the legs go */
 	for (uint32_t j = 0; j < c->n_legs; j++)
 		if (c->legs[j] != NULL) {
-			struct mdd_leg *l = c->legs[j];
-
 			n++;
-			if (l->has_uuid) {
-				if (mdd_tun_send_disconnect(l->uuid) == 0)
-					g_cp.c[MDD_CP_disconnects_sent]++;
-				else
-					g_cp.c[MDD_CP_disconnects_unsent]++;
-				l->has_uuid = false;
-			}
-			OPENSSL_cleanse(l->pwd, sizeof(l->pwd));
+			mdd_ice_leg_forget(c->legs[j]);
 		}
 	mdd_conf_delete(m, c);
 	printf("perc-mdd: conference %s deleted (API, %u endpoints)\n", r->conf, n);
@@ -238,6 +229,12 @@ op_ep_add(struct mdd *m, const struct mdd_api_req *r)
 	snprintf(l->ufrag, sizeof(l->ufrag), "%s", ufrag);
 	snprintf(l->pwd, sizeof(l->pwd), "%s", pwd);
 	snprintf(l->remote_ufrag, sizeof(l->remote_ufrag), "%s", r->remote_ufrag);
+	if (mdd_ice_leg_index(l) != 0) {
+		mdd_leg_remove(m, l);
+		OPENSSL_cleanse(pwd, sizeof(pwd));
+		return error_resp("the ICE table is full: remove endpoints or restart with a "
+				  "larger --max-endpoints");
+	}
 	for (unsigned i = 0; i < m->n_addrs; i++)
 		if (m->addrs[i].family == AF_INET) {
 			inet_ntop(AF_INET, m->addrs[i].ip, ip, sizeof(ip));
@@ -519,10 +516,15 @@ mdd_cp_init(struct mdd *m, const struct mdd_cp_opts *o, char *err, size_t errlen
 	g_cp.o = *o;
 	/* a peer that goes away must not kill the MDD */
 	signal(SIGPIPE, SIG_IGN);
-	if (o->api_path != NULL && mdd_api_init(o->api_path, err, errlen) != 0)
+	if (mdd_ice_init(o->max_endpoints, err, errlen) != 0)
 		return -1;
+	if (o->api_path != NULL && mdd_api_init(o->api_path, err, errlen) != 0) {
+		mdd_ice_fini();
+		return -1;
+	}
 	if (mdd_tun_init(o, err, errlen) != 0) {
 		mdd_api_fini();
+		mdd_ice_fini();
 		return -1;
 	}
 	m->udp_hook = udp_hook;
@@ -543,4 +545,5 @@ mdd_cp_fini(struct mdd *m)
 	m->udp_hook = NULL;
 	mdd_api_fini();
 	mdd_tun_fini();
+	mdd_ice_fini();
 }

@@ -476,6 +476,7 @@ main(int argc, char **argv)
 		goto out_ports;
 	}
 	prov_free(&prov);
+	o.cp.max_endpoints = o.max_endpoints;
 	if (mdd_cp_init(&g_mdd, &o.cp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perc-mdd: %s\n", err);
 		mdd_teardown(&g_mdd);
