@@ -347,6 +347,180 @@ def provision(s, a, eps):
     return path
 
 
+def stun_request(username, pwd, tid=None):
+    """An ICE Binding request (RFC 5389 / 8445) with MESSAGE-INTEGRITY and FINGERPRINT."""
+    import hmac
+    import struct
+    import zlib
+    tid = tid or secrets.token_bytes(12)
+    u = username.encode()
+    attrs = struct.pack("!HH", 0x0006, len(u)) + u + b"\0" * (-len(u) % 4)
+    attrs += struct.pack("!HHI", 0x0024, 4, 0x6e0001ff)             # PRIORITY
+    attrs += struct.pack("!HH", 0x802A, 8) + secrets.token_bytes(8)  # ICE-CONTROLLING
+    hdr = struct.pack("!HHI", 0x0001, len(attrs) + 24, 0x2112A442) + tid
+    mi = hmac.new(pwd.encode(), hdr + attrs, "sha1").digest()
+    attrs += struct.pack("!HH", 0x0008, 20) + mi
+    hdr = struct.pack("!HHI", 0x0001, len(attrs) + 8, 0x2112A442) + tid
+    crc = (zlib.crc32(hdr + attrs) ^ 0x5354554E) & 0xffffffff
+    return hdr + attrs + struct.pack("!HHI", 0x8028, 4, crc)
+
+
+def raw_unix(path, data, timeout=3.0):
+    """Bytes to a Unix socket API; the first line back (b"" when it closed)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall(data)
+        buf = b""
+        while b"\n" not in buf:
+            c = s.recv(65536)
+            if not c:
+                break
+            buf += c
+        return buf.split(b"\n")[0]
+    except OSError as e:
+        return ("error: %s" % e).encode()
+    finally:
+        s.close()
+
+
+def malformed_inputs(s):
+    """Bad input to every interface while the conference runs. Each entry says
+    what was sent and whether the answer was the clear refusal expected; the
+    endpoints' own checks show that nobody else was disturbed."""
+    out = []
+
+    def refused(line):
+        try:
+            r = json.loads(line)
+        except ValueError:
+            return False
+        return r.get("ok") is False and len(r.get("error", "")) > 8
+
+    for api, path in (("kd", s.kd_sock), ("mdd", s.mdd_sock)):
+        for what, data in (("not JSON", b"{this is not json\n"),
+                           ("unknown op", b'{"op":"format_disk"}\n'),
+                           ("missing fields", b'{"op":"%s"}\n' %
+                            (b"authorize" if api == "kd" else b"endpoint_add")),
+                           ("wrong types", b'{"op":"%s","conference":7,"id":[]}\n' %
+                            (b"revoke" if api == "kd" else b"endpoint_remove")),
+                           ("100 kB line", b'{"op":"list","x":"' + b"a" * 100000 + b'"}\n')):
+            line = raw_unix(path, data)
+            out.append({"target": api + " API", "what": what, "answer": line[:200].decode("ascii", "replace"),
+                        "ok": refused(line)})
+    # STUN and DTLS to the MDD from a socket the MDD does not know
+    probe = ["python3", "-c", PROBE, MDD_IP, str(MDD_PORT), HOST_IP]
+    res = json.loads(run(s.ns_cmd(probe)))
+    out.extend(res)
+    # an endpoint that passes ICE (so the MDD tunnels what it sends) and then
+    # sends garbage DTLS: the KD refuses that association alone
+    conf = "c1"
+    ufrag = secrets.token_hex(4)
+    try:
+        ice = s.mddctl("endpoint", "add", conf, "mallory", "--remote-ufrag", ufrag)
+        good = stun_request("%s:%s" % (ice["ufrag"], ufrag), ice["pwd"]).hex()
+        bad = stun_request("%s:%s" % (ice["ufrag"], ufrag), ice["pwd"] + "x").hex()
+        res = json.loads(run(s.ns_cmd(["python3", "-c", PROBE_ICE, MDD_IP, str(MDD_PORT),
+                                       HOST_IP, good, bad])))
+        out.extend(res)
+        s.mddctl("endpoint", "remove", conf, "mallory", check=False)
+    except (Failure, KeyError, ValueError) as e:
+        out.append({"target": "mdd ICE", "what": "mallory", "answer": str(e), "ok": False})
+    # a tunnel from a trusted MDD certificate that sends garbage
+    out.append(bad_tunnel(s))
+    return out
+
+
+# Runs inside the namespace: a Binding request with a wrong password (no
+# success may come back), a good one (success), then DTLS garbage that the
+# MDD tunnels to the KD (which must refuse it, no answer that completes).
+PROBE_ICE = r"""
+import json, socket, sys, os
+ip, port, me, good, bad = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((me, 0)); s.settimeout(0.5)
+def ask(data):
+    s.sendto(data, (ip, port))
+    try:
+        return s.recv(2048)
+    except socket.timeout:
+        return b""
+out = []
+r = ask(bytes.fromhex(bad))
+out.append({"target": "mdd ICE", "what": "Binding request with a wrong password",
+            "answer": "no answer" if not r else "type %02x%02x" % (r[0], r[1]),
+            "ok": r[:2] != b"\x01\x01"})
+r = ask(bytes.fromhex(good))
+out.append({"target": "mdd ICE", "what": "Binding request with the right password",
+            "answer": "no answer" if not r else "type %02x%02x" % (r[0], r[1]),
+            "ok": r[:2] == b"\x01\x01"})
+got = []
+for rec in (bytes([22, 0xfe, 0xfd, 0, 0]) + os.urandom(60),
+            bytes([22, 0xfe, 0xfd]) + bytes(8) + bytes([0xff, 0xff]) + os.urandom(20),
+            bytes([23, 0xfe, 0xfd]) + os.urandom(40)):
+    got.append(len(ask(rec)))
+out.append({"target": "kd via tunnel", "what": "garbage DTLS records after ICE",
+            "answer": "replies of %s bytes" % got, "ok": None})
+print(json.dumps(out))
+"""
+
+
+# Runs inside the namespace: sends bad STUN and DTLS from a fresh socket and
+# reports whether anything came back (nothing must: each is dropped, counted).
+PROBE = r"""
+import json, socket, sys, os
+ip, port, me = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((me, 0)); s.settimeout(0.3)
+cases = [("STUN header cut short", bytes([0, 1, 0, 8]) + b"\x21\x12"),
+         ("STUN with a bad length", bytes.fromhex("000100ff2112a442") + os.urandom(12) + b"\0" * 8),
+         ("STUN request, unknown username, no integrity",
+          bytes.fromhex("000100082112a442") + os.urandom(12) + bytes.fromhex("00060004") + b"ab:c"),
+         ("DTLS record from an address that did no ICE", bytes([22, 0xfe, 0xfd]) + os.urandom(60)),
+         ("random bytes", os.urandom(200))]
+out = []
+for what, data in cases:
+    s.sendto(data, (ip, port))
+    try:
+        got = s.recv(2048)
+        answer = "%d bytes back" % len(got)
+        ok = got[:2] in (b"\x01\x11",)      # a STUN error response is a fine answer
+    except socket.timeout:
+        answer, ok = "dropped", True
+    out.append({"target": "mdd media port", "what": what, "answer": answer, "ok": ok})
+print(json.dumps(out))
+"""
+
+
+def bad_tunnel(s):
+    """Open a second tunnel with the MDD's (trusted) certificate and send a
+    message with a length past its body, then an unknown type: perc-kd must
+    close that tunnel and keep the MDD's real one."""
+    code = r"""
+import socket, ssl, sys, json
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+ctx.load_cert_chain(sys.argv[1], sys.argv[2]); ctx.load_verify_locations(sys.argv[3]); ctx.check_hostname = False
+h, p = sys.argv[4].rsplit(":", 1)
+t = ctx.wrap_socket(socket.create_connection((h, int(p)), timeout=3))
+t.sendall(bytes([1, 0, 5, 0, 0, 2, 0, 9]))          # SupportedProfiles v0 [9]
+t.sendall(bytes([4, 0, 3, 1, 2, 3]))                # TunneledDtls with a body shorter than a uuid
+t.settimeout(3)
+try:
+    r = t.recv(100); closed = (r == b"")
+except (ssl.SSLError, OSError):
+    closed = True
+print(json.dumps({"closed": closed}))
+"""
+    try:
+        r = json.loads(run(s.ns_cmd(["python3", "-c", code, s.mdd_pem, s.mdd_key, s.kd_pem,
+                                     KD_ADDR])))
+        ok = r["closed"]
+        ans = "tunnel closed by perc-kd" if ok else "tunnel left open"
+    except (Failure, ValueError, KeyError) as e:
+        ok, ans = False, str(e)
+    return {"target": "kd tunnel", "what": "TunneledDtls shorter than its uuid", "answer": ans,
+            "ok": ok}
+
+
 def rekey_latencies(rekeys, endpoints):
     """Per rekey: from its cause to every remaining sender using the new SPI."""
     out = []
@@ -374,6 +548,19 @@ def rekey_latencies(rekeys, endpoints):
     return out
 
 
+def mdd_sample(s, t0):
+    """The MDD's media counters and tunnel state now."""
+    try:
+        st = s.mddctl("stats", check=False)
+    except Failure:
+        return None
+    tot = st.get("total", st.get("counters", {}))
+    t = st.get("tunnel", {})
+    return {"t": round(time.time() - t0, 2), "rx_rtp": tot.get("rx_rtp", 0),
+            "tx_rtp": tot.get("tx_rtp", 0), "tunnel": bool(t.get("connected")),
+            "reconnects": t.get("reconnects", 0)}
+
+
 def live_line(s, t0, prev):
     try:
         st = s.mddctl("stats", check=False)
@@ -397,6 +584,35 @@ def live_line(s, t0, prev):
     return (now, rx, tx)
 
 
+def print_summary(rep):
+    """The report as two tables, for people."""
+    print("\n%-10s %-4s %-6s %8s %8s %8s %6s %s" % ("endpoint", "conf", "joined", "sent",
+                                                   "received", "e2e_ok", "fail", "notes"))
+    for e in rep.get("endpoints", []):
+        notes = []
+        if e.get("left_ms"):
+            notes.append("left; after_leave_ok %s" % e.get("after_leave_ok"))
+        if e.get("failure"):
+            notes.append(e["failure"])
+        lat = e.get("latency_ms") or {}
+        if lat.get("p50") is not None:
+            notes.append("latency p50 %s ms p99 %s ms" % (lat.get("p50"), lat.get("p99")))
+        print("%-10s %-4s %-6s %8d %8d %8d %6d %s" % (
+            e.get("id"), e.get("conference"), "yes" if e.get("joined") else "no",
+            e.get("rtp_sent", 0), e.get("rtp_received", 0), e.get("e2e_ok", 0),
+            e.get("e2e_fail", 0), "; ".join(notes)))
+    print("\n%-5s %-6s %-10s %6s %10s" % ("conf", "cause", "who", "spi", "latency"))
+    for r in rep.get("rekeys", []):
+        print("%-5s %-6s %-10s %6s %10s" % (r["conference"], r["cause"], r.get("participant") or "-",
+                                            r["spi"], "%s ms" % r["latency_ms"]
+                                            if r.get("latency_ms") is not None else "n/a"))
+    scan = rep.get("mdd_memory_scan")
+    if scan:
+        print("\nperc-mdd memory: %d MB read while media flowed; %d of %d endpoint keys found"
+              % (scan["bytes"] >> 20, len(scan["found"]), scan["keys"]))
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--build", required=True, help="meson build directory")
@@ -409,11 +625,14 @@ def main():
     ap.add_argument("--report", help="write the JSON report here")
     ap.add_argument("--keylog", help="endpoints append every E2E and EKT key they hold here")
     ap.add_argument("--live", action="store_true", help="print a table line per second")
+    ap.add_argument("--summary", action="store_true", help="print the report as tables at the end")
     ap.add_argument("--scan-mdd", type=float, default=0.0,
                     help="at this second, search perc-mdd's memory for every keylog key")
     ap.add_argument("--kd-restart", type=float, default=0.0,
                     help="at this second, restart perc-kd (state lost: call processing re-authorizes)")
     ap.add_argument("--consent-timeout", type=int, default=0)
+    ap.add_argument("--malformed", type=float, default=0.0,
+                    help="at this second, send malformed API requests, STUN, DTLS and tunnel messages")
     ap.add_argument("--token-other-conf", action="append", help="ID: its token names another conference")
     ap.add_argument("--token-other-cert", action="append", help="ID: its token is bound to another certificate")
     ap.add_argument("--wrong-pin", action="append", help="ID: pins a KD fingerprint that is not the KD's")
@@ -445,12 +664,22 @@ def main():
             "; %s leaves at %s s" % tuple(x.split("@")) for x in a.leave or []) + "".join(
             "; %s joins at %s s" % tuple(x.split("@")) for x in a.late or [])))
         p = s.start("endpoints", cmd, tty=a.live)
-        t0, prev, scan, restarted = time.time(), None, None, False
+        t0, prev, scan, restarted, bad_done = time.time(), None, None, False, False
+        next_sample = t0
+        report["mdd_samples"] = []
         while p.poll() is None:
             time.sleep(1.0 if a.live else 0.2)
             el = time.time() - t0
             if a.live:
                 prev = live_line(s, t0, prev)
+            if time.time() >= next_sample:
+                next_sample += 1.0
+                smp = mdd_sample(s, t0)
+                if smp:
+                    report["mdd_samples"].append(smp)
+            if a.malformed and not bad_done and el >= a.malformed:
+                bad_done = True
+                report["malformed"] = malformed_inputs(s)
             if a.scan_mdd and scan is None and el >= a.scan_mdd:
                 keys = read_keylog(keylog)
                 hits, n, regions = scan_memory(s.mdd_pid(), keys)
@@ -493,6 +722,8 @@ def main():
     if a.report:
         with open(a.report, "w") as f:
             json.dump(report, f, indent=1)
+    if a.summary:
+        print_summary(report)
     return rc
 
 
