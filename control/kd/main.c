@@ -197,6 +197,7 @@ struct api_client {
 	struct kd_fd f;
 	char *buf;
 	size_t len;
+	bool discard;                 /* inside an overlong line */
 	struct api_client *next;
 };
 
@@ -318,6 +319,18 @@ api_event(int epfd, struct kd *kd, struct kd_net *net, struct api_client *c)
 		if (r < 0)
 			return;
 		c->len += (size_t)r;
+		if (c->discard) {
+			/* the rest of an overlong line */
+			nl = memchr(c->buf, '\n', c->len);
+			if (nl == NULL) {
+				c->len = 0;
+				continue;
+			}
+			c->discard = false;
+			line = (size_t)(nl - c->buf);
+			memmove(c->buf, nl + 1, c->len - line - 1);
+			c->len -= line + 1;
+		}
 		while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
 			line = (size_t)(nl - c->buf);
 			resp = kd_api_handle(kd, c->buf, line);
@@ -333,11 +346,15 @@ api_event(int epfd, struct kd *kd, struct kd_net *net, struct api_client *c)
 		}
 		if (c->len == API_LINE_MAX) {
 			kd->stats.drops[KD_D_API_MALFORMED]++;
-			kd_log("api: request line longer than %u bytes: connection closed", API_LINE_MAX);
-			api_reply(c->f.fd, "{\"ok\":false,\"error\":\"request line too long; send one "
-				  "JSON object per line\"}");
-			api_close(epfd, c);
-			return;
+			kd_log("api: request line longer than %u bytes: refused", API_LINE_MAX);
+			if (api_reply(c->f.fd, "{\"ok\":false,\"error\":\"request line longer than 65536 "
+				      "bytes: refused; send one JSON object per line\"}") != 0) {
+				api_close(epfd, c);
+				return;
+			}
+			/* skip to the end of that line, keep the connection */
+			c->discard = true;
+			c->len = 0;
 		}
 	}
 }

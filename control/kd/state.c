@@ -349,6 +349,16 @@ conf_destroy(struct kd *kd, struct kd_conf *c)
 	free(c);
 }
 
+/* Ids go into logs and into the roster on the wire: printable text only. */
+static bool
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 int
 kd_authorize(struct kd *kd, const char *conf, const char *participant, const uint8_t fp[32],
 	     const uint8_t *tls_id, size_t tls_id_len, char *err, size_t errcap)
@@ -362,6 +372,11 @@ kd_authorize(struct kd *kd, const char *conf, const char *participant, const uin
 	}
 	if (participant[0] == '\0' || strlen(participant) >= PERC_KD_MAX_ID) {
 		snprintf(err, errcap, "participant must be 1..%u bytes", PERC_KD_MAX_ID - 1);
+		return -1;
+	}
+	if (!printable(conf) || !printable(participant)) {
+		snprintf(err, errcap, "conference and participant must be printable text "
+			 "(no control characters)");
 		return -1;
 	}
 	if (tls_id_len < KD_MIN_TLS_ID || tls_id_len > KD_MAX_TLS_ID) {
