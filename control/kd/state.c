@@ -447,8 +447,8 @@ record_rekey(struct kd *kd, struct kd_conf *c, const char *cause, const char *pa
 	r->time_ms = kd_time_ms(kd);
 	kd->n_rekeys++;
 	kd->stats.rekeys++;
-	kd_log("rekey %s in %s (%s %s): spi %u, roster version %u, %u member(s)",
-	       cause, c->name, cause, participant, c->spi, c->version, c->n_members);
+	kd_log("rekey in %s (%s %s): spi %u, roster version %u, %u member(s)",
+	       c->name, cause, participant, c->spi, c->version, c->n_members);
 	kd_event(kd, "rekey", c->name, participant, c->spi, cause, c->version, NULL);
 }
 

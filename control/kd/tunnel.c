@@ -259,7 +259,8 @@ kd_tunnel_send(struct kd_net *n, struct kd_tunnel *t, const struct perc_tun_msg 
 			tun_fail(n, t, KD_D_TUNNEL_TLS, "out of memory queueing a message");
 			return;
 		}
-		memcpy(nb, t->out, t->out_len);
+		if (t->out_len > 0)
+			memcpy(nb, t->out, t->out_len);
 		if (t->out != NULL)
 			OPENSSL_cleanse(t->out, t->out_cap);
 		free(t->out);
