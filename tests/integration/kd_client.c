@@ -44,6 +44,8 @@
 
 static int n_ok, n_fail;
 
+static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 check(bool cond, const char *fmt, ...)
 {
@@ -109,7 +111,23 @@ struct ep {
 	bool have_key;
 };
 
-static const char *kd_addr, *kd_fp, *mdd_cert, *mdd_key, *api_path;
+static const char *kd_addr, *kd_fp, *mdd_cert, *mdd_key, *api_path, *keys_out;
+
+/* Append key bytes as hex to --keys-out, so the test can look for them in
+ * perc-kd's log and events (they must not be there). */
+static void
+note_key(const uint8_t *k, size_t n)
+{
+	FILE *f;
+	size_t i;
+
+	if (keys_out == NULL || (f = fopen(keys_out, "a")) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02x", k[i]);
+	fputc('\n', f);
+	fclose(f);
+}
 static struct ep eps[MAX_EP];
 static int n_ep;
 
@@ -312,6 +330,8 @@ on_tun_msg(struct tun *t, const uint8_t *p, size_t len)
 		}
 		e->mk = m;
 		e->have_mk = true;
+		note_key(m.client_key, m.client_key_len);
+		note_key(m.server_key, m.server_key_len);
 		break;
 	case PERC_TUN_TUNNELED_DTLS:
 		e = ep_by_uuid(m.uuid);
@@ -579,6 +599,8 @@ take_key(struct ep *e, const struct perc_kd_msg *m)
 {
 	memcpy(e->key, m->ekt_key, 16);
 	memcpy(e->salt, m->salt, 12);
+	note_key(m->ekt_key, 16);
+	note_key(m->salt, 12);
 	e->spi = m->spi;
 	e->have_key = true;
 }
@@ -1025,7 +1047,8 @@ main(int argc, char **argv)
 		{ "mdd-cert", required_argument, NULL, 'c' }, { "mdd-key", required_argument, NULL, 'K' },
 		{ "api", required_argument, NULL, 'a' }, { "ep", required_argument, NULL, 'e' },
 		{ "expect-code", required_argument, NULL, 'C' },
-		{ "expect-text", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 } };
+		{ "expect-text", required_argument, NULL, 'T' },
+		{ "keys-out", required_argument, NULL, 'O' }, { NULL, 0, NULL, 0 } };
 	const char *sc, *text = NULL;
 	char resp[65536];
 	int c, code = 0;
@@ -1052,6 +1075,7 @@ main(int argc, char **argv)
 		case 'e': add_ep(optarg); break;
 		case 'C': code = atoi(optarg); break;
 		case 'T': text = optarg; break;
+		case 'O': keys_out = optarg; break;
 		default: return 2;
 		}
 	}

@@ -72,7 +72,7 @@ run() { # expect-exit scenario args...
 	local want=$1 sc=$2 out rc
 	shift 2
 	out=$("$CL" run --kd 127.0.0.1:$port --kd-fp "$fp_kd" --mdd-cert "$W/mdd.pem" \
-		--mdd-key "$W/mdd.key" --api "$sock" "$@" "$sc" 2>&1)
+		--mdd-key "$W/mdd.key" --api "$sock" --keys-out "$W/keys.txt" "$@" "$sc" 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/    /'
 	if [ $rc -eq "$want" ]; then ok "scenario $sc"; else bad "scenario $sc (exit $rc)"; fi
@@ -152,7 +152,13 @@ for e in ev:
 ref = {e["reason"] for e in ev if e["event"] == "refused"}
 assert {"cert_mismatch", "wrong_conf", "bad_signature", "not_authorized"} <= ref, ref
 EOF
-grep -qi "ekt key [0-9a-f]\{16\}" "$W/kd.log" && bad "log shows key bytes" || ok "log shows no key bytes"
+# every EKT key, salt and MediaKeys half the clients received: none may be in
+# perc-kd's log or events (uppercase too)
+nk=$(sort -u "$W/keys.txt" | wc -l)
+leaks=$(sort -u "$W/keys.txt" | while read -r k; do
+	grep -qiF "$k" "$W/kd.log" "$W/events.jsonl" && echo "$k"; done | wc -l)
+[ "$nk" -ge 20 ] && [ "$leaks" -eq 0 ] && ok "none of $nk keys/salts received appears in the log or events" \
+	|| bad "$leaks of $nk received keys appear in the log or events"
 
 # --- clean exit
 kill -TERM $kd_pid
