@@ -9,7 +9,7 @@
  *        kd_client run --kd HOST:PORT --kd-fp FP --mdd-cert C --mdd-key K
  *                  [--api SOCKET] [--ep NAME,CERT,KEY,TLSIDHEX,TOKENFILE]... SCENARIO
  * scenarios: join two refused nodouble badmdd version noprofile garbage
- *            revoke timeout disconnect
+ *            revoke timeout disconnect close loss
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,6 +91,9 @@ struct ep {
 	size_t tls_id_len;
 	char token[PERC_KD_MAX_TOKEN + 2];
 	bool no_double;                    /* leave out perc_double_srtp */
+	bool no_timers;                    /* never retransmit (loss test) */
+	uint64_t drop_until;               /* lose what the KD sends before this */
+	int dropped;
 	struct tun *t;
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -337,6 +340,10 @@ on_tun_msg(struct tun *t, const uint8_t *p, size_t len)
 		e = ep_by_uuid(m.uuid);
 		if (e == NULL || e->t != t)
 			return;
+		if (now_ms() < e->drop_until) {
+			e->dropped++;
+			return;
+		}
 		BIO_write(e->rb, m.dtls, m.dtls_len);
 		ep_step(e);
 		break;
@@ -380,7 +387,7 @@ ep_timers(void)
 	int i;
 
 	for (i = 0; i < n_ep; i++)
-		if (eps[i].ssl != NULL && !eps[i].hs_done && !eps[i].hs_failed &&
+		if (eps[i].ssl != NULL && !eps[i].no_timers && !eps[i].hs_done && !eps[i].hs_failed &&
 		    DTLSv1_handle_timeout(eps[i].ssl) > 0)
 			ep_drain(&eps[i]);
 }
@@ -960,6 +967,10 @@ sc_leave_by(const char *how)
 		      "%s: ERROR REMOVED after revoke", b->name);
 		wait_for(c_closed, b, 2000);
 		check(b->closed, "%s: association closed after revoke", b->name);
+	} else if (strcmp(how, "close") == 0) {
+		/* close_notify instead of BYE */
+		SSL_shutdown(b->ssl);
+		ep_drain(b);
 	} else if (strcmp(how, "disconnect") == 0) {
 		struct perc_tun_msg d;
 
@@ -991,6 +1002,29 @@ sc_leave_by(const char *how)
 	}
 	keepalive(a, seq);
 	ep_bye(a);
+	tun_close(&t);
+}
+
+/* The KD's first flight is lost and the client never retransmits: only
+ * the KD's own retransmission timer can finish the handshake. */
+static void
+sc_loss(void)
+{
+	struct ep *e = &eps[0];
+	struct tun t;
+	uint64_t t0;
+
+	check(tun_open(&t, mdd_cert, mdd_key), "tunnel up");
+	send_profiles(&t, 0, 9, 0);
+	e->no_timers = true;
+	t0 = now_ms();
+	e->drop_until = t0 + 400;
+	if (ep_join(e, &t)) {
+		check(e->dropped > 0, "%s: %d tunneled records from the KD lost", e->name, e->dropped);
+		check(now_ms() - t0 >= 400, "%s: joined after the KD retransmitted (%llu ms)", e->name,
+		      (unsigned long long)(now_ms() - t0));
+		ep_bye(e);
+	}
 	tun_close(&t);
 }
 
@@ -1099,7 +1133,10 @@ main(int argc, char **argv)
 		sc_noprofile();
 	else if (strcmp(sc, "garbage") == 0 && n_ep >= 1)
 		sc_garbage();
+	else if (strcmp(sc, "loss") == 0 && n_ep >= 1)
+		sc_loss();
 	else if ((strcmp(sc, "revoke") == 0 || strcmp(sc, "timeout") == 0 ||
+		  strcmp(sc, "close") == 0 ||
 		  strcmp(sc, "disconnect") == 0) && n_ep >= 2)
 		sc_leave_by(sc);
 	else
