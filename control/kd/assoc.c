@@ -649,6 +649,7 @@ kd_assoc_input(struct kd_net *n, struct kd_tunnel *t, const uint8_t uuid[16],
 {
 	struct kd_assoc *a = find(t, uuid);
 	char us[40];
+	size_t rl;
 
 	if (a == NULL) {
 		/* only a handshake record (content type 22) starts an association */
@@ -664,13 +665,23 @@ kd_assoc_input(struct kd_net *n, struct kd_tunnel *t, const uint8_t uuid[16],
 			return;
 	}
 	a->last_rx_mono = kd_mono_ms();
-	if (BIO_write(a->rbio, rec, (int)len) != (int)len) {
-		kd_log("association %s: out of memory buffering a record: dropped", a->uuid_s);
-		return;
+	/* One record at a time: OpenSSL drops the rest of a datagram after a
+	 * retransmitted message in it, and an endpoint may pack its whole
+	 * flight (or a ClientHello retransmission and the next flight) in one. */
+	while (len > 0 && a->state != KD_A_DEAD) {
+		rl = len >= DTLS_HDR ? DTLS_HDR + (size_t)(rec[11] << 8 | rec[12]) : len;
+		if (rl > len)
+			rl = len;     /* broken framing: DTLS drops it */
+		if (BIO_write(a->rbio, rec, (int)rl) != (int)rl) {
+			kd_log("association %s: out of memory buffering a record: dropped", a->uuid_s);
+			return;
+		}
+		pump(n, a);
+		/* what DTLS did not consume (garbage) must not pile up */
+		(void)BIO_reset(a->rbio);
+		rec += rl;
+		len -= rl;
 	}
-	pump(n, a);
-	/* what DTLS did not consume (garbage) must not pile up */
-	(void)BIO_reset(a->rbio);
 }
 
 void
@@ -727,6 +738,8 @@ kd_assoc_timers(struct kd_net *n)
 			}
 			if (a->state == KD_A_HANDSHAKE && DTLSv1_get_timeout(a->ssl, &tv) == 1 &&
 			    tv.tv_sec == 0 && tv.tv_usec == 0) {
+				kd_log("association %s: DTLS timer expired: retransmitting the last flight",
+				       a->uuid_s);
 				if (DTLSv1_handle_timeout(a->ssl) < 0)
 					fatal(n, a, "DTLS retransmission failed");
 				else
