@@ -643,6 +643,29 @@ pump(struct kd_net *n, struct kd_assoc *a)
 		drain(n, a);
 }
 
+/* What a peer can make us log as often as it likes is limited to 10 lines
+ * a second; the counters still count everything. */
+static bool
+log_allowed(void)
+{
+	static uint64_t second;
+	static unsigned int lines, suppressed;
+	uint64_t now = kd_mono_ms() / 1000u;
+
+	if (now != second) {
+		if (suppressed > 0)
+			kd_log("%u similar lines suppressed", suppressed);
+		second = now;
+		lines = suppressed = 0;
+	}
+	if (lines < 10) {
+		lines++;
+		return true;
+	}
+	suppressed++;
+	return false;
+}
+
 void
 kd_assoc_input(struct kd_net *n, struct kd_tunnel *t, const uint8_t uuid[16],
 	       const uint8_t *rec, size_t len)
@@ -655,9 +678,12 @@ kd_assoc_input(struct kd_net *n, struct kd_tunnel *t, const uint8_t uuid[16],
 		/* only a handshake record (content type 22) starts an association */
 		if (len < DTLS_HDR || rec[0] != 22) {
 			n->kd->stats.drops[KD_D_DTLS_GARBAGE]++;
-			kd_uuid_format(uuid, us, sizeof(us));
-			kd_log("tunnel %u: association %s: %zu bytes that are no DTLS handshake "
-			       "for an unknown association: dropped", t->id, us, len);
+			if (log_allowed()) {
+				kd_uuid_format(uuid, us, sizeof(us));
+				kd_log("tunnel %u: association %s: %zu bytes that are no DTLS handshake "
+				       "for an unknown association: dropped (counted as dtls_garbage)",
+				       t->id, us, len);
+			}
 			return;
 		}
 		a = create(n, t, uuid);

@@ -9,7 +9,7 @@
  *        kd_client run --kd HOST:PORT --kd-fp FP --mdd-cert C --mdd-key K
  *                  [--api SOCKET] [--ep NAME,CERT,KEY,TLSIDHEX,TOKENFILE]... SCENARIO
  * scenarios: join two refused nodouble badmdd version noprofile garbage
- *            revoke timeout disconnect close loss
+ *            revoke timeout disconnect close loss nocert
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,6 +91,7 @@ struct ep {
 	size_t tls_id_len;
 	char token[PERC_KD_MAX_TOKEN + 2];
 	bool no_double;                    /* leave out perc_double_srtp */
+	bool no_cert;                      /* present no certificate */
 	bool no_timers;                    /* never retransmit (loss test) */
 	uint64_t drop_until;               /* lose what the KD sends before this */
 	int dropped;
@@ -497,8 +498,9 @@ ep_start(struct ep *e, struct tun *t)
 	e->ctx = SSL_CTX_new(DTLS_client_method());
 	SSL_CTX_set_min_proto_version(e->ctx, DTLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(e->ctx, DTLS1_2_VERSION);
-	if (SSL_CTX_use_certificate_file(e->ctx, e->cert, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(e->ctx, e->keyf, SSL_FILETYPE_PEM) != 1)
+	if (!e->no_cert &&
+	    (SSL_CTX_use_certificate_file(e->ctx, e->cert, SSL_FILETYPE_PEM) != 1 ||
+	     SSL_CTX_use_PrivateKey_file(e->ctx, e->keyf, SSL_FILETYPE_PEM) != 1))
 		die("cannot load an endpoint certificate / key");
 	SSL_CTX_set_verify(e->ctx, SSL_VERIFY_PEER, verify_any);
 	SSL_CTX_set_options(e->ctx, SSL_OP_NO_QUERY_MTU);
@@ -817,18 +819,22 @@ sc_refused(int code, const char *text)
 	tun_close(&t);
 }
 
+/* A handshake the KD must refuse: without perc_double_srtp, or without a
+ * client certificate. */
 static void
-sc_nodouble(void)
+sc_nodouble(bool no_cert)
 {
 	struct tun t;
 	struct ep *e = &eps[0];
 
 	check(tun_open(&t, mdd_cert, mdd_key), "tunnel: TLS 1.3 with the MDD certificate");
 	send_profiles(&t, 0, 9, 0);
-	e->no_double = true;
+	e->no_double = !no_cert;
+	e->no_cert = no_cert;
 	ep_start(e, &t);
 	wait_for(c_hs, e, 5000);
-	check(!e->hs_done, "%s: handshake without perc_double_srtp refused", e->name);
+	check(!e->hs_done, "%s: handshake without %s refused", e->name,
+	      no_cert ? "a client certificate" : "perc_double_srtp");
 	tun_pump(&t, 300);
 	check(!e->have_mk, "%s: no MediaKeys", e->name);
 	check(!t.closed, "tunnel stays open");
@@ -1126,7 +1132,9 @@ main(int argc, char **argv)
 	else if (strcmp(sc, "refused") == 0 && n_ep >= 1)
 		sc_refused(code, text);
 	else if (strcmp(sc, "nodouble") == 0 && n_ep >= 1)
-		sc_nodouble();
+		sc_nodouble(false);
+	else if (strcmp(sc, "nocert") == 0 && n_ep >= 1)
+		sc_nodouble(true);
 	else if (strcmp(sc, "badmdd") == 0)
 		sc_badmdd();
 	else if (strcmp(sc, "version") == 0)

@@ -90,6 +90,7 @@ run 0 refused "$(ep alice alice alice "$(token alice c1 alice stranger)")" --exp
 run 0 refused "$(ep mallory mallory mallory "$(token mallory c1 mallory)")" --expect-code 2
 run 0 refused "$(ep alice carol alice "$(token alice c1 carol)")" --expect-code 2
 run 0 nodouble "$A"
+run 0 nocert "$A"
 run 0 badmdd --mdd-cert "$W/rogue.pem" --mdd-key "$W/rogue.key"
 run 0 version
 run 0 noprofile
