@@ -176,41 +176,45 @@ kd_dtls_ctx_setup(SSL_CTX *ctx)
 /* ---- sending ---- */
 
 /* Send what DTLS wrote: whole records, packed into datagrams of at most
- * the MTU, one TunneledDtls message per datagram. */
+ * the MTU, one TunneledDtls message per datagram. The whole memory BIO is
+ * taken at once so that no record is ever cut in two. */
 static void
 drain(struct kd_net *n, struct kd_assoc *a)
 {
-	uint8_t buf[16384 + 2048];
 	struct perc_tun_msg m;
 	size_t have, off, start, rl;
-	int r;
+	char *data;
+	const uint8_t *buf;
+	long got = BIO_get_mem_data(a->wbio, &data);
 
-	while ((r = BIO_read(a->wbio, buf, sizeof(buf))) > 0) {
-		have = (size_t)r;
-		off = start = 0;
-		memset(&m, 0, sizeof(m));
-		m.type = PERC_TUN_TUNNELED_DTLS;
-		memcpy(m.uuid, a->uuid, 16);
-		while (off < have) {
-			rl = off + DTLS_HDR <= have ? DTLS_HDR + (size_t)(buf[off + 11] << 8 | buf[off + 12])
-						    : have - off;
-			if (off + rl > have)
-				rl = have - off;
-			if (off > start && off + rl - start > KD_DTLS_MTU) {
-				m.dtls = buf + start;
-				m.dtls_len = (uint16_t)(off - start);
-				kd_tunnel_send(n, a->tun, &m);
-				start = off;
-			}
-			off += rl;
-		}
-		if (off > start) {
+	if (got <= 0)
+		return;
+	buf = (const uint8_t *)data;
+	have = (size_t)got;
+	off = start = 0;
+	memset(&m, 0, sizeof(m));
+	m.type = PERC_TUN_TUNNELED_DTLS;
+	memcpy(m.uuid, a->uuid, 16);
+	while (off < have) {
+		rl = off + DTLS_HDR <= have ? DTLS_HDR + (size_t)(buf[off + 11] << 8 | buf[off + 12])
+					    : have - off;
+		if (off + rl > have)
+			rl = have - off;
+		if (off > start && off + rl - start > KD_DTLS_MTU) {
 			m.dtls = buf + start;
 			m.dtls_len = (uint16_t)(off - start);
 			kd_tunnel_send(n, a->tun, &m);
+			start = off;
 		}
-		OPENSSL_cleanse(buf, have);
+		off += rl;
 	}
+	if (off > start) {
+		m.dtls = buf + start;
+		m.dtls_len = (uint16_t)(off - start);
+		kd_tunnel_send(n, a->tun, &m);
+	}
+	/* clears (and zeroes) the buffer */
+	(void)BIO_reset(a->wbio);
 }
 
 static void
