@@ -567,7 +567,7 @@ out:
 	if (net.epfd >= 0)
 		close(net.epfd);
 	CRYPTO_secure_malloc_done();
-	kd_log("stopped");
+	kd_log(rc == 0 ? "stopped" : "not started: see the line above");
 	return rc;
 }
 
