@@ -9,7 +9,7 @@
  *        kd_client run --kd HOST:PORT --kd-fp FP --mdd-cert C --mdd-key K
  *                  [--api SOCKET] [--ep NAME,CERT,KEY,TLSIDHEX,TOKENFILE]... SCENARIO
  * scenarios: join two refused nodouble badmdd version noprofile garbage
- *            revoke timeout disconnect close loss nocert
+ *            revoke timeout disconnect close loss nocert replace
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1011,6 +1011,34 @@ sc_leave_by(const char *how)
 	tun_close(&t);
 }
 
+/* The same participant comes back on a new association through another
+ * MDD tunnel: the old association is removed, the new one joins. */
+static void
+sc_replace(void)
+{
+	struct ep *old = &eps[0], *nw = &eps[1];
+	struct perc_kd_msg *m;
+	struct tun a, b;
+
+	check(tun_open(&a, mdd_cert, mdd_key), "tunnel A up");
+	send_profiles(&a, 0, 9, 0);
+	check(tun_open(&b, mdd_cert, mdd_key), "tunnel B up");
+	send_profiles(&b, 0, 9, 0);
+	if (!ep_join(old, &a) || !ep_join(nw, &b))
+		return;
+	m = next_msg(old, 3000);
+	check(m != NULL && m->type == PERC_KD_ERROR && m->code == PERC_KD_E_REMOVED,
+	      "old association: ERROR REMOVED when the participant came back (%s)",
+	      m != NULL && m->type == PERC_KD_ERROR ? m->text : "none");
+	wait_for(c_closed, old, 2000);
+	check(old->closed, "old association closed");
+	check(nw->spi != old->spi, "new association holds a new SPI (%u, was %u)", nw->spi, old->spi);
+	keepalive(nw, 5);
+	ep_bye(nw);
+	tun_close(&a);
+	tun_close(&b);
+}
+
 /* The KD's first flight is lost and the client never retransmits: only
  * the KD's own retransmission timer can finish the handshake. */
 static void
@@ -1143,6 +1171,8 @@ main(int argc, char **argv)
 		sc_noprofile();
 	else if (strcmp(sc, "garbage") == 0 && n_ep >= 1)
 		sc_garbage();
+	else if (strcmp(sc, "replace") == 0 && n_ep >= 2)
+		sc_replace();
 	else if (strcmp(sc, "loss") == 0 && n_ep >= 1)
 		sc_loss();
 	else if ((strcmp(sc, "revoke") == 0 || strcmp(sc, "timeout") == 0 ||

@@ -100,6 +100,7 @@ run 0 disconnect "$A" "$B"
 run 0 timeout "$A" "$B"
 run 0 close "$A" "$B"
 run 0 loss "$A"
+run 0 replace "$A" "$A"
 # the client's own checks can fail: a wrong expectation must make it exit 1
 run 1 refused "$(ep alice alice alice "$(token alice c2 alice)")" --expect-code 2
 
@@ -112,12 +113,12 @@ rk=$(api '{"op":"rekeys"}')
 pyj "$rk" '
 r=d["rekeys"]; j=[x for x in r if x["cause"]=="join"]; l=[x for x in r if x["cause"]=="leave"]
 spis=[x["spi"] for x in r]; v=[x["roster_version"] for x in r]
-assert len(j)==13 and len(l)==5, (len(j),len(l))
+assert len(j)==15 and len(l)==5, (len(j),len(l))
 assert all(b==(a+1)&0xffff or (a==0xffff and b==1) for a,b in zip(spis,spis[1:])), spis
 assert v==sorted(v) and len(set(v))==len(v), v
 assert {x["participant"] for x in l}=={"bob","carol"}, l
 assert all(x["time_ms"]>1600000000000 for x in r)' \
-	&& ok "rekeys: 13 joins, 5 leaves (BYE, revoke, disconnect, timeout, close_notify), SPIs consecutive, versions rising" \
+	&& ok "rekeys: 15 joins, 5 leaves (BYE, revoke, disconnect, timeout, close_notify), SPIs consecutive, versions rising" \
 	|| bad "rekeys: $rk"
 st=$(api '{"op":"stats"}')
 pyj "$st" '
@@ -128,7 +129,7 @@ checks={"no tunnels left":d["tunnels"]==0,"no associations left":d["associations
  "tunnel_version":e["tunnel_version"]==1,"tunnel_profile":e["tunnel_profile"]==1,
  "tunnel_tls":e["tunnel_tls"]>=1,"not_authorized":e["not_authorized"]==2,
  "keepalive_timeout":e["keepalive_timeout"]==1,"dtls_garbage":e["dtls_garbage"]>=1,
- "handshakes_failed":d["handshakes_failed"]>=1,"rekeys":d["rekeys"]==18}
+ "handshakes_failed":d["handshakes_failed"]>=1,"rekeys":d["rekeys"]==20}
 bad=[k for k,v in checks.items() if not v]
 print("    stats mismatches:", bad) if bad else None
 sys.exit(1 if bad else 0)' && ok "stats: every refusal counted under its name" || bad "stats: $st"
