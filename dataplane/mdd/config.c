@@ -23,6 +23,9 @@ static const struct {
 	{ "addr", true }, { "port", true }, { "provision", true }, { "arch", true },
 	{ "stats-interval", true }, { "stats-json", true }, { "exit-when-idle", true },
 	{ "udp-csum", false }, { "mbufs", true }, { "max-endpoints", true },
+	/* the control plane (docs/mdd-control.md) */
+	{ "api", true }, { "kd", true }, { "kd-cert", true }, { "kd-key", true },
+	{ "kd-ca", true }, { "consent-timeout", true }, { "media-timeout", true },
 };
 
 static char *

@@ -4,7 +4,8 @@
  * (ARP, IPv6 neighbour discovery, STUN, DTLS, anything not media), next-hop
  * resolution, and the counters' summary and JSON.
  *
- * Until the ICE / DTLS issue lands, STUN and DTLS are counted and dropped.
+ * STUN and DTLS go to the control plane's hook when perc-mdd set one (ICE-
+ * lite, KD tunnel: cp_ice.c); what it does not take is counted and dropped.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,8 +26,8 @@
 	_(nd_replied,     "neighbour solicitations for our addresses answered") \
 	_(nexthop_learned, "next hops learned from ARP / ND") \
 	_(resolve_sent,   "ARP requests / neighbour solicitations sent") \
-	_(stun_dropped,   "STUN frames (ICE arrives with the control-plane issue)") \
-	_(dtls_dropped,   "DTLS frames (the KD tunnel arrives with the control-plane issue)") \
+	_(stun_dropped,   "STUN frames not for ICE-lite (no USERNAME, not a request, no API)") \
+	_(dtls_dropped,   "DTLS frames not from an ICE endpoint (or no control plane)") \
 	_(icmp_dropped,   "ICMP other than neighbour discovery") \
 	_(other_dropped,  "other frames not for the dataplane") \
 	_(ctl_no_mbuf,    "control replies lost: mbuf pool empty") \
@@ -85,6 +86,10 @@ mdd_counter_total(const struct mdd *m, unsigned c)
 static void
 ctl_send(struct mdd *m, uint16_t port, const uint8_t *frame, size_t len)
 {
+	if (len > UINT16_MAX) {
+		ctl[CTL_ctl_no_mbuf]++;
+		return;
+	}
 	struct rte_mbuf *mb = rte_pktmbuf_alloc(m->pool);
 	char *p;
 
@@ -106,6 +111,15 @@ ctl_send(struct mdd *m, uint16_t port, const uint8_t *frame, size_t len)
 	}
 }
 
+void mdd_ctl_send(struct mdd *m, uint16_t port, const uint8_t *frame, size_t len);
+json_t *mdd_stats_obj(const struct mdd *m);
+
+void
+mdd_ctl_send(struct mdd *m, uint16_t port, const uint8_t *frame, size_t len)
+{
+	ctl_send(m, port, frame, len);
+}
+
 static unsigned
 port_slot(const struct mdd *m, uint16_t port)
 {
@@ -124,7 +138,8 @@ learn(struct mdd *m, int family, const uint8_t *ip, const uint8_t mac[6], uint16
 		struct mdd_leg *l = m->legs[i];
 		const struct mdd_tx *cur = mdd_leg_tx(l);
 
-		if (l->addr.family != family ||
+		/* run-time endpoints: next hops only from authenticated STUN */
+		if (l->ice || l->addr.family != family ||
 		    memcmp(l->addr.ip, ip, family == AF_INET ? 4 : 16) != 0)
 			continue;
 		if (cur != NULL && cur->port_id == port &&
@@ -209,6 +224,8 @@ handle_punted(struct mdd *m, struct rte_mbuf *mb)
 	case PKT_K_UDP: {
 		enum perc_demux d = perc_demux(f + pi.payload_off, pi.payload_len);
 
+		if (m->udp_hook != NULL && m->udp_hook(m, mb, &pi, (int)d))
+			break;
 		if (d == PERC_DEMUX_STUN)
 			ctl[CTL_stun_dropped]++;
 		else if (d == PERC_DEMUX_DTLS)
@@ -239,7 +256,7 @@ resolve(struct mdd *m)
 		uint8_t out[128];
 		size_t n;
 
-		if (mdd_leg_tx(l) != NULL)
+		if (mdd_leg_tx(l) != NULL || l->ice)
 			continue;
 		for (unsigned p = 0; p < m->n_ports; p++) {
 			if (l->addr.family == AF_INET)
@@ -309,23 +326,26 @@ counters_obj(const uint64_t *c)
 	return o;
 }
 
-int
-mdd_stats_json(const struct mdd *m, const char *path)
+json_t *
+mdd_stats_obj(const struct mdd *m)
 {
 	json_t *root = json_object(), *workers = json_array(), *c = json_object();
 	uint64_t total[MDD_C__COUNT] = { 0 };
-	int r;
 
 	for (unsigned w = 0; w < m->n_workers; w++) {
-		json_t *o = counters_obj(m->workers[w].ctr.c);
+		uint64_t v[MDD_C__COUNT];
+		json_t *o;
 
+		for (unsigned i = 0; i < MDD_C__COUNT; i++)
+			v[i] = __atomic_load_n(&m->workers[w].ctr.c[i], __ATOMIC_RELAXED);
+		o = counters_obj(v);
 		json_object_set_new(o, "worker", json_integer(w));
 		json_object_set_new(o, "lcore", json_integer(m->workers[w].lcore));
 		json_object_set_new(o, "busy_cycles", json_integer((json_int_t)m->workers[w].busy_cycles));
 		json_object_set_new(o, "idle_cycles", json_integer((json_int_t)m->workers[w].idle_cycles));
 		json_array_append_new(workers, o);
 		for (unsigned i = 0; i < MDD_C__COUNT; i++)
-			total[i] += m->workers[w].ctr.c[i];
+			total[i] += v[i];
 	}
 	for (unsigned i = 0; i < CTL__COUNT; i++)
 		json_object_set_new(c, ctl_names[i], json_integer((json_int_t)ctl[i]));
@@ -336,7 +356,15 @@ mdd_stats_json(const struct mdd *m, const char *path)
 	json_object_set_new(c, "conferences", json_integer((json_int_t)m->n_confs));
 	json_object_set_new(c, "endpoints", json_integer((json_int_t)m->n_legs));
 	json_object_set_new(root, "control", c);
-	r = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+	return root;
+}
+
+int
+mdd_stats_json(const struct mdd *m, const char *path)
+{
+	json_t *root = mdd_stats_obj(m);
+	int r = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+
 	json_decref(root);
 	return r == 0 ? 0 : -1;
 }

@@ -53,7 +53,8 @@
 	_(srtcp_auth,     "SRTCP tag did not verify") \
 	_(srtcp_replay,   "SRTCP index already received or too old") \
 	_(ohb_invalid,    "RFC 8723 OHB invalid") \
-	_(no_key,         "endpoint has no hop-by-hop key installed") \
+	_(no_key,         "endpoint has no hop-by-hop key installed (yet: the KD sends it)") \
+	_(receiver_no_key, "receiver skipped in the fan-out: no hop-by-hop key for it yet") \
 	_(seal_failed,    "re-sealing for a receiver failed") \
 	_(no_receivers,   "valid packet, but nobody else in the conference") \
 	_(no_nexthop,     "receiver's MAC not known yet (no frame from it, no ARP / ND answer)") \

@@ -2,7 +2,8 @@
 /*
  * perc-mdd: the PERC Media Distribution Device.
  *
- *   perc-mdd [EAL options] -- --addr IP [--addr IP ...] --port N --provision FILE
+ *   perc-mdd [EAL options] -- --addr IP [--addr IP ...] --port N [--provision FILE]
+ *            [--api PATH] [--kd HOST:PORT --kd-cert F --kd-key F --kd-ca F]
  *
  * Lifecycle as in DPDK's l2fwd: EAL init, the application's options after
  * "--", ports, workers launched on every worker lcore, the control loop on
@@ -27,6 +28,7 @@
 #include <rte_mbuf.h>
 
 #include "config.h"
+#include "cp.h"
 #include "mdd.h"
 
 #define DEFAULT_PORT 3478
@@ -47,7 +49,18 @@ static const char usage_text[] =
 	"  --addr IP            a media address of this MDD (IPv4 or IPv6; repeatable)\n"
 	"  --port N             the UDP port for all media (default 3478)\n"
 	"  --provision FILE     conferences, endpoints and hop-by-hop keys (JSON; see\n"
-	"                       docs/provisioning.md)\n"
+	"                       docs/provisioning.md); optional with --api\n"
+	"  --api PATH           conference API Unix socket (JSON lines; mddctl talks to\n"
+	"                       it; docs/mdd-control.md), e.g. /run/perc-mdd.sock\n"
+	"  --kd HOST:PORT       Key Distributor tunnel (RFC 9185 over TLS 1.3) to keep\n"
+	"                       connected; needs the three files below\n"
+	"  --kd-cert FILE       the MDD's client certificate (PEM)\n"
+	"  --kd-key FILE        its private key (PEM)\n"
+	"  --kd-ca FILE         certificate(s) trusted for the KD's server certificate\n"
+	"  --consent-timeout MS no authenticated STUN request from an API endpoint this\n"
+	"                       long: it is removed (RFC 7675; default 30000)\n"
+	"  --media-timeout MS   no media from a keyed API endpoint this long:\n"
+	"                       EndpointDisconnect to the KD (default 5000; 0 = off)\n"
 	"  --arch A             crypto code path: auto (default), sse, avx, avx2, avx512;\n"
 	"                       libsrtp runs the same pipeline on libsrtp2 per packet\n"
 	"                       (the baseline for benchmarks; one worker only)\n"
@@ -76,6 +89,7 @@ static const char usage_text[] =
 
 struct opts {
 	const char *provision;
+	struct mdd_cp_opts cp;
 	unsigned max_endpoints;
 	const char *stats_json;
 	int arch;
@@ -122,6 +136,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "udp-csum", no_argument, NULL, 'c' },
 		{ "mbufs", required_argument, NULL, 'm' },
 		{ "max-endpoints", required_argument, NULL, 'E' },
+		{ "api", required_argument, NULL, 'S' },
+		{ "kd", required_argument, NULL, 'K' },
+		{ "kd-cert", required_argument, NULL, 'C' },
+		{ "kd-key", required_argument, NULL, 'k' },
+		{ "kd-ca", required_argument, NULL, 'R' },
+		{ "consent-timeout", required_argument, NULL, 'T' },
+		{ "media-timeout", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -133,6 +154,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->idle_ms = -1;
 	o->mbufs = 16383;
 	o->max_endpoints = 16384;
+	o->cp.consent_ms = 30000;
+	o->cp.media_ms = 5000;
 	g_mdd.media_port = DEFAULT_PORT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -194,6 +217,37 @@ parse_opts(int argc, char **argv, struct opts *o)
 			if (*end || o->max_endpoints < 1 || o->max_endpoints > 1u << 22)
 				return fail("--max-endpoints takes 1..4194304, not '%s'", optarg);
 			break;
+		case 'S':
+			o->cp.api_path = optarg;
+			break;
+		case 'K':
+			o->cp.kd = optarg;
+			break;
+		case 'C':
+			o->cp.kd_cert = optarg;
+			break;
+		case 'k':
+			o->cp.kd_key = optarg;
+			break;
+		case 'R':
+			o->cp.kd_ca = optarg;
+			break;
+		case 'T': {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v < 100 || v > 3600000)
+				return fail("--consent-timeout takes 100..3600000 ms, not '%s'", optarg);
+			o->cp.consent_ms = v;
+			break;
+		}
+		case 'M': {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v > 3600000)
+				return fail("--media-timeout takes 0..3600000 ms, not '%s'", optarg);
+			o->cp.media_ms = v;
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -205,8 +259,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 		return fail("unexpected argument '%s'", argv[optind]);
 	if (g_mdd.n_addrs == 0)
 		return fail("%s", "no media address: give --addr IP (the address endpoints send to)");
-	if (o->provision == NULL)
-		return fail("%s", "no --provision FILE: nothing to forward (docs/provisioning.md)");
+	if (o->provision == NULL && o->cp.api_path == NULL)
+		return fail("%s", "no --provision FILE and no --api PATH: nothing to forward "
+			    "(docs/provisioning.md, docs/mdd-control.md)");
+	if ((o->cp.kd_cert || o->cp.kd_key || o->cp.kd_ca) && o->cp.kd == NULL)
+		return fail("%s", "--kd-cert / --kd-key / --kd-ca without --kd HOST:PORT");
 	return 0;
 }
 
@@ -367,7 +424,7 @@ main(int argc, char **argv)
 	argv += eal;
 	if (parse_opts(argc, argv, &o) != 0)
 		goto out_eal;
-	if (prov_load(o.provision, &prov, &perr) != 0) {
+	if (o.provision != NULL && prov_load(o.provision, &prov, &perr) != 0) {
 		fprintf(stderr, "perc-mdd: %s\n", perr.msg);
 		goto out_eal;
 	}
@@ -419,6 +476,11 @@ main(int argc, char **argv)
 		goto out_ports;
 	}
 	prov_free(&prov);
+	if (mdd_cp_init(&g_mdd, &o.cp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "perc-mdd: %s\n", err);
+		mdd_teardown(&g_mdd);
+		goto out_ports;
+	}
 	printf("perc-mdd: %u conference(s), %u endpoint(s), %u worker(s), %u port(s), crypto %s\n",
 	       g_mdd.n_confs, g_mdd.n_legs, g_mdd.n_workers, g_mdd.n_ports,
 	       perc_arch_name(perc_engine_arch(g_mdd.workers[0].engine)));
@@ -435,7 +497,12 @@ main(int argc, char **argv)
 
 		if (mdd_control_poll(&g_mdd) == 0)
 			rte_delay_us_sleep(200);
+		mdd_cp_poll(&g_mdd);
 		mdd_rekey_tick(&g_mdd);
+		if (reload_requested && o.provision == NULL) {
+			reload_requested = 0;
+			fprintf(stderr, "perc-mdd: SIGHUP: no --provision file to read again\n");
+		}
 		if (reload_requested) {
 			struct prov np;
 			struct prov_error pe;
@@ -473,6 +540,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "perc-mdd: cannot write %s: %s\n", o.stats_json, strerror(errno));
 		rc = 1;
 	}
+	mdd_cp_fini(&g_mdd);
 	mdd_teardown(&g_mdd);
 out_ports:
 	for (unsigned i = 0; i < g_mdd.n_ports; i++) {

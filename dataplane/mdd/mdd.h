@@ -40,12 +40,16 @@
 
 struct mdd_conf;
 struct mdd_leg;
+struct rte_mbuf;
 
 /** One SSRC sent by one leg. The owner worker writes it. */
 struct mdd_stream {
 	uint32_t ssrc;
 	struct perc_stream *in;      /**< sender's HBH layer: ROC, replay */
 	struct perc_stream **out;    /**< per conference leg index: receiver ROC / SRTCP index */
+	uint64_t *out_serial;        /**< per leg index: serial of the leg out[] was reset for
+				      *   (a slot freed and taken by a new leg is reset lazily
+				      *   by the owner worker before its first seal) */
 };
 
 /** SSRC table slot of a leg: open addressing, written by the owner only;
@@ -124,12 +128,49 @@ struct mdd_leg {
 	char id[PROV_ID_MAX];
 	struct prov_addr addr;
 	struct mdd_leg_key key;
+	uint64_t serial;             /**< unique per leg ever created (never reused) */
+	/* packet counts: in written by the owner worker, out by any worker (atomic) */
+	uint64_t pkts_in;
+	uint64_t pkts_out;
+	/* run-time endpoints (conference API, ICE-lite, KD tunnel): the control
+	 * thread's alone; workers only read `key` through the hash */
+	bool ice;                    /**< created by the API: address from ICE, keys from the KD */
+	bool in_hash;                /**< key is in legs_by_addr */
+	bool nominated;              /**< a request carried USE-CANDIDATE */
+	bool has_uuid;               /**< a DTLS association with the KD exists */
+	bool media_timed_out;        /**< EndpointDisconnect sent for silence */
+	uint8_t uuid[16];            /**< RFC 9185 association id (UUID v4) */
+	char ufrag[257], pwd[257];   /**< the MDD's ICE credentials for this endpoint */
+	char remote_ufrag[257];
+	uint64_t consent_ms;         /**< last authenticated Binding request (monotonic ms) */
+	uint64_t media_ms;           /**< when pkts_in last changed, or keys came (monotonic ms) */
+	uint64_t media_seen;         /**< pkts_in at media_ms */
 };
 
 struct mdd_conf {
 	char id[PROV_ID_MAX];
-	uint32_t n_legs;
+	uint32_t n_legs;             /**< slots in use (high water); a slot may be NULL */
+	uint32_t cap;                /**< slots allocated (legs[], every stream's out[]) */
+	bool api;                    /**< created by the conference API (not the file) */
 	struct mdd_leg **legs;
+};
+
+/** Legs an API conference can hold (every stream has an outbound context
+ *  per slot, allocated when its leg is created). */
+#define MDD_API_CONF_LEGS 32u
+
+/** A conference's leg in slot j, or NULL (workers and control). */
+static inline struct mdd_leg *
+mdd_conf_leg(const struct mdd_conf *c, uint32_t j)
+{
+	return __atomic_load_n(&c->legs[j], __ATOMIC_ACQUIRE);
+}
+
+/** Keys of one leg as a key source hands them over (one layer). */
+struct mdd_keys {
+	const uint8_t *rx_key, *rx_salt;  /**< what the endpoint sends with */
+	const uint8_t *tx_key, *tx_salt;  /**< what the MDD sends to it with */
+	uint8_t key_len, salt_len;
 };
 
 /** Per-worker state, written by its lcore only (STYLE.md §2). */
@@ -170,6 +211,10 @@ struct mdd {
 	struct rte_rcu_qsbr *qs;
 	struct mdd_worker *workers;
 	uint64_t keys_retired;        /**< control: previous keys zeroized and freed */
+	uint64_t leg_serial;          /**< control: last leg serial given */
+	/* control plane hook (perc-mdd sets it; benchmarks leave it NULL): a
+	 * punted UDP frame (STUN or DTLS) is offered first; true = taken */
+	bool (*udp_hook)(struct mdd *m, struct rte_mbuf *mb, const struct pkt_info *pi, int demux);
 	volatile bool stop;
 };
 
@@ -198,6 +243,34 @@ int mdd_setup_from_prov(struct mdd *m, const struct prov *p, char *err, size_t e
  *  packet. A conference whose endpoints changed otherwise is left as it is
  *  (reported). Returns 0, or -1 when something was refused. */
 int mdd_reload(struct mdd *m, const struct prov *p, FILE *log);
+/** Create an empty conference for the conference API (cap legs). NULL
+ *  with the reason in err. */
+struct mdd_conf *mdd_conf_create(struct mdd *m, const char *id, uint32_t cap, char *err,
+				 size_t errlen);
+/** Find a conference by id (control thread). */
+struct mdd_conf *mdd_conf_find(const struct mdd *m, const char *id);
+/** Remove a conference and every leg of it (after an RCU grace period,
+ *  keys zeroized). */
+void mdd_conf_delete(struct mdd *m, struct mdd_conf *c);
+/** Add a run-time leg (no address, no keys) to an API conference, in a
+ *  free slot, without touching the other legs. NULL with err. */
+struct mdd_leg *mdd_leg_add(struct mdd *m, struct mdd_conf *c, const char *id, char *err,
+			    size_t errlen);
+/** Find a leg of c by id, or NULL. */
+struct mdd_leg *mdd_leg_find(const struct mdd_conf *c, const char *id);
+/** Remove one leg: out of the hash and its conference, freed (keys
+ *  zeroized) after an RCU grace period. */
+void mdd_leg_remove(struct mdd *m, struct mdd_leg *l);
+/** Latch a run-time leg at the endpoint's address a (a 5-tuple that ICE
+ *  authenticated) with the frame's next hop. Returns 0, or -1 when
+ *  another leg is at that address or the table is full. */
+int mdd_leg_latch(struct mdd *m, struct mdd_leg *l, const struct prov_addr *a, uint16_t port,
+		  const uint8_t mac[6], uint16_t vlan);
+/** Install or replace a leg's keys through the RCU publication of a
+ *  reload: the first install publishes both; later ones keep the old rx
+ *  key beside the new one for MDD_REKEY_GRACE_MS so a rekey drops nothing.
+ *  Returns 0 or -1 (no memory, bad lengths). */
+int mdd_leg_set_keys(struct mdd *m, struct mdd_leg *l, const struct mdd_keys *k);
 /** Zeroize keys and free the tables. */
 void mdd_teardown(struct mdd *m);
 /** Stream of ssrc in leg, or NULL (owner or reader). */

@@ -13,7 +13,9 @@
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "mdd.h"
@@ -78,17 +80,14 @@ our_addr_for(const struct mdd *m, int family)
 	return NULL;
 }
 
-bool
-mdd_leg_set_nexthop(struct mdd_leg *l, uint16_t port, const uint8_t mac[6], uint16_t vlan)
+/* Fill the spare next-hop copy from l->base and publish it (tx_wlock held). */
+static void
+nexthop_publish(struct mdd_leg *l, uint16_t port, const uint8_t mac[6], uint16_t vlan)
 {
-	uint32_t g;
-	struct mdd_tx *spare;
+	uint32_t g = __atomic_load_n(&l->tx_gen, __ATOMIC_RELAXED);
+	struct mdd_tx *spare = &l->tx[(g + 1) & 1];
 	unsigned slot = 0;
 
-	if (__atomic_test_and_set(&l->tx_wlock, __ATOMIC_ACQUIRE))
-		return false;
-	g = __atomic_load_n(&l->tx_gen, __ATOMIC_RELAXED);
-	spare = &l->tx[(g + 1) & 1];
 	for (unsigned i = 0; i < g_mdd.n_ports; i++)
 		if (g_mdd.ports[i] == port)
 			slot = i;
@@ -100,6 +99,14 @@ mdd_leg_set_nexthop(struct mdd_leg *l, uint16_t port, const uint8_t mac[6], uint
 	pkt_udp_tmpl_init(&spare->tmpl);
 	/* generation 0 means unknown: skip it on wrap */
 	__atomic_store_n(&l->tx_gen, g + 1 == 0 ? 2 : g + 1, __ATOMIC_RELEASE);
+}
+
+bool
+mdd_leg_set_nexthop(struct mdd_leg *l, uint16_t port, const uint8_t mac[6], uint16_t vlan)
+{
+	if (__atomic_test_and_set(&l->tx_wlock, __ATOMIC_ACQUIRE))
+		return false;
+	nexthop_publish(l, port, mac, vlan);
 	__atomic_clear(&l->tx_wlock, __ATOMIC_RELEASE);
 	return true;
 }
@@ -137,7 +144,7 @@ mdd_stream_add(struct mdd_leg *l, uint32_t ssrc)
 	s = &l->streams[l->n_streams];
 	s->ssrc = ssrc;
 	perc_stream_reset(s->in, 0);
-	for (uint32_t j = 0; j < l->conf->n_legs; j++)
+	for (uint32_t j = 0; j < l->conf->cap; j++)
 		if (s->out[j] != NULL)
 			perc_stream_reset(s->out[j], 0);
 	while (l->ssrc_tab[i].idx1 != 0)
@@ -169,11 +176,13 @@ setup_streams(struct mdd_leg *l, char *err, size_t errlen)
 		struct mdd_stream *s = &l->streams[i];
 
 		s->in = new_stream(MDD_IN_WINDOW);
-		s->out = rte_zmalloc("stream_out", l->conf->n_legs * sizeof(*s->out),
+		s->out = rte_zmalloc("stream_out", l->conf->cap * sizeof(*s->out),
 				     RTE_CACHE_LINE_SIZE);
-		if (s->in == NULL || s->out == NULL)
+		s->out_serial = rte_zmalloc("stream_out_serial", l->conf->cap * sizeof(uint64_t),
+					    RTE_CACHE_LINE_SIZE);
+		if (s->in == NULL || s->out == NULL || s->out_serial == NULL)
 			goto nomem;
-		for (uint32_t j = 0; j < l->conf->n_legs; j++) {
+		for (uint32_t j = 0; j < l->conf->cap; j++) {
 			if (j == l->conf_idx)
 				continue;
 			s->out[j] = new_stream(MDD_OUT_WINDOW);
@@ -221,6 +230,51 @@ new_pair(struct perc_key *cur, const uint8_t *cur_fp, struct perc_key *alt,
 	return p;
 }
 
+/* Keys of one leg, from the provisioning file or from the KD: what both
+ * the first install and a rekey take. */
+struct key_src {
+	const uint8_t *rx_key, *rx_salt, *tx_key, *tx_salt;
+	bool has_rx_next;
+	const uint8_t *rx_key_next, *rx_salt_next;
+	uint8_t key_len, salt_len;
+};
+
+static void
+key_src_prov(struct key_src *ks, const struct prov_endpoint *pe)
+{
+	ks->rx_key = pe->rx_key;
+	ks->rx_salt = pe->rx_salt;
+	ks->tx_key = pe->tx_key;
+	ks->tx_salt = pe->tx_salt;
+	ks->has_rx_next = pe->has_rx_next;
+	ks->rx_key_next = pe->rx_key_next;
+	ks->rx_salt_next = pe->rx_salt_next;
+	ks->key_len = pe->key_len;
+	ks->salt_len = pe->salt_len;
+}
+
+/* A leg's first keys (not yet visible to workers, or published by the
+ * caller): rx pair and tx key with their fingerprints. */
+static int
+leg_keys_init(struct perc_engine *e, struct mdd_leg *l, const struct key_src *ks)
+{
+	uint8_t fp[32], nfp[32];
+
+	key_fp(ks->rx_key, ks->key_len, ks->rx_salt, ks->salt_len, fp);
+	if (ks->has_rx_next)
+		key_fp(ks->rx_key_next, ks->key_len, ks->rx_salt_next, ks->salt_len, nfp);
+	l->rx = new_pair(new_key(e, l->layer, ks->rx_key, ks->rx_salt), fp,
+			 ks->has_rx_next ? new_key(e, l->layer, ks->rx_key_next, ks->rx_salt_next)
+					 : NULL,
+			 ks->has_rx_next ? nfp : NULL, ks->has_rx_next);
+	l->tx_key = new_key(e, l->layer, ks->tx_key, ks->tx_salt);
+	key_fp(ks->tx_key, ks->key_len, ks->tx_salt, ks->salt_len, l->tx_fp);
+	if (l->rx == NULL || l->rx->cur == NULL || l->tx_key == NULL ||
+	    (ks->has_rx_next && l->rx->alt == NULL))
+		return -1;
+	return 0;
+}
+
 static void
 free_leg(struct mdd_leg *l)
 {
@@ -228,9 +282,10 @@ free_leg(struct mdd_leg *l)
 		return;
 	for (uint32_t s = 0; l->streams != NULL && s < l->max_streams; s++) {
 		rte_free(l->streams[s].in);
-		for (uint32_t j = 0; l->streams[s].out != NULL && j < l->conf->n_legs; j++)
+		for (uint32_t j = 0; l->streams[s].out != NULL && j < l->conf->cap; j++)
 			rte_free(l->streams[s].out[j]);
 		rte_free(l->streams[s].out);
+		rte_free(l->streams[s].out_serial);
 	}
 	rte_free(l->streams);
 	rte_free(l->ssrc_tab);
@@ -258,7 +313,7 @@ setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx
 {
 	struct mdd_leg *l = rte_zmalloc("leg", sizeof(*l), RTE_CACHE_LINE_SIZE);
 	const struct prov_addr *ours;
-	uint8_t fp[32], nfp[32];
+	struct key_src ks;
 
 	if (l == NULL) {
 		snprintf(err, errlen, "out of memory for endpoint %s", pe->id);
@@ -267,6 +322,7 @@ setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx
 	c->legs[idx] = l;
 	l->conf = c;
 	l->conf_idx = idx;
+	l->serial = ++m->leg_serial;
 	snprintf(l->id, sizeof(l->id), "%s", pe->id);
 	l->addr = pe->addr;
 	l->dbl = pe->profile->is_double;
@@ -279,15 +335,8 @@ setup_leg(struct mdd *m, struct perc_engine *e, struct mdd_conf *c, uint32_t idx
 	l->layer = perc_profile_layer(pe->profile);
 	l->max_streams = pe->max_streams;
 	l->worker = (uint16_t)(m->next_worker++ % m->n_workers);
-	key_fp(pe->rx_key, pe->key_len, pe->rx_salt, pe->salt_len, fp);
-	key_fp(pe->rx_key_next, pe->key_len, pe->rx_salt_next, pe->salt_len, nfp);
-	l->rx = new_pair(new_key(e, l->layer, pe->rx_key, pe->rx_salt), fp,
-			 pe->has_rx_next ? new_key(e, l->layer, pe->rx_key_next, pe->rx_salt_next) : NULL,
-			 nfp, pe->has_rx_next);
-	l->tx_key = new_key(e, l->layer, pe->tx_key, pe->tx_salt);
-	key_fp(pe->tx_key, pe->key_len, pe->tx_salt, pe->salt_len, l->tx_fp);
-	if (l->rx == NULL || l->rx->cur == NULL || l->tx_key == NULL ||
-	    (pe->has_rx_next && l->rx->alt == NULL)) {
+	key_src_prov(&ks, pe);
+	if (leg_keys_init(e, l, &ks) != 0) {
 		snprintf(err, errlen, "endpoint %s: key set-up failed", pe->id);
 		return -1;
 	}
@@ -366,7 +415,8 @@ conf_add(struct mdd *m, struct perc_engine *e, const struct prov_conference *pc,
 	}
 	snprintf(c->id, sizeof(c->id), "%s", pc->id);
 	c->n_legs = pc->n_endpoints;
-	c->legs = rte_zmalloc("conf_legs", (c->n_legs + 1) * sizeof(*c->legs), 0);
+	c->cap = pc->n_endpoints;
+	c->legs = rte_zmalloc("conf_legs", (c->cap + 1) * sizeof(*c->legs), 0);
 	if (c->legs == NULL) {
 		snprintf(err, errlen, "out of memory for conference %s", pc->id);
 		goto fail;
@@ -382,6 +432,7 @@ conf_add(struct mdd *m, struct perc_engine *e, const struct prov_conference *pc,
 				 "with a larger --max-endpoints", c->legs[added]->id, r);
 			goto unpublish;
 		}
+		c->legs[added]->in_hash = true;
 	}
 	m->confs[m->n_confs++] = c;
 	for (unsigned j = 0; j < c->n_legs; j++)
@@ -407,10 +458,15 @@ fail:
 static void
 conf_remove(struct mdd *m, struct mdd_conf *c)
 {
-	int32_t pos[c->n_legs];
+	int32_t pos[c->n_legs + 1];
+	unsigned gone = 0;
 
-	for (uint32_t j = 0; j < c->n_legs; j++)
-		pos[j] = rte_hash_del_key(m->legs_by_addr, &c->legs[j]->key);
+	for (uint32_t j = 0; j < c->n_legs; j++) {
+		struct mdd_leg *l = c->legs[j];
+
+		pos[j] = l != NULL && l->in_hash ? rte_hash_del_key(m->legs_by_addr, &l->key) : -1;
+		gone += l != NULL;
+	}
 	rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
 	for (uint32_t j = 0; j < c->n_legs; j++)
 		if (pos[j] >= 0)
@@ -418,14 +474,189 @@ conf_remove(struct mdd *m, struct mdd_conf *c)
 	for (unsigned i = 0, k = 0; i < m->n_legs; i++)
 		if (m->legs[i]->conf != c)
 			m->legs[k++] = m->legs[i];
-	m->n_legs -= c->n_legs;
+	m->n_legs -= gone;
 	for (unsigned i = 0; i < m->n_confs; i++)
 		if (m->confs[i] == c) {
 			m->confs[i] = m->confs[--m->n_confs];
 			break;
 		}
-	m->keys_retired += 2 * c->n_legs;
+	m->keys_retired += 2 * gone;
 	free_conf(c);
+}
+
+struct mdd_conf *
+mdd_conf_find(const struct mdd *m, const char *id)
+{
+	return find_conf(m, id);
+}
+
+struct mdd_conf *
+mdd_conf_create(struct mdd *m, const char *id, uint32_t cap, char *err, size_t errlen)
+{
+	struct mdd_conf *c;
+
+	if (find_conf(m, id) != NULL) {
+		snprintf(err, errlen, "conference %s exists already: delete it first or use "
+			 "another id", id);
+		return NULL;
+	}
+	c = rte_zmalloc("conf", sizeof(*c), RTE_CACHE_LINE_SIZE);
+	if (c == NULL || grow((void **)&m->confs, &m->confs_cap, m->n_confs + 1, sizeof(c)) != 0)
+		goto nomem;
+	c->legs = rte_zmalloc("conf_legs", (cap + 1) * sizeof(*c->legs), 0);
+	if (c->legs == NULL)
+		goto nomem;
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->cap = cap;
+	c->api = true;
+	m->confs[m->n_confs++] = c;
+	return c;
+nomem:
+	if (c != NULL)
+		rte_free(c->legs);
+	rte_free(c);
+	snprintf(err, errlen, "out of memory for conference %s: give the EAL more memory (-m)", id);
+	return NULL;
+}
+
+void
+mdd_conf_delete(struct mdd *m, struct mdd_conf *c)
+{
+	conf_remove(m, c);
+}
+
+struct mdd_leg *
+mdd_leg_find(const struct mdd_conf *c, const char *id)
+{
+	for (uint32_t j = 0; j < c->n_legs; j++)
+		if (c->legs[j] != NULL && strcmp(c->legs[j]->id, id) == 0)
+			return c->legs[j];
+	return NULL;
+}
+
+struct mdd_leg *
+mdd_leg_add(struct mdd *m, struct mdd_conf *c, const char *id, char *err, size_t errlen)
+{
+	const struct perc_profile *dbl = perc_profile_by_id(0x0009);
+	struct mdd_leg *l;
+	uint32_t slot = 0;
+
+	if (!c->api) {
+		snprintf(err, errlen, "conference %s comes from the provisioning file: add the "
+			 "endpoint there and send SIGHUP, or use a conference made by the API", c->id);
+		return NULL;
+	}
+	if (mdd_leg_find(c, id) != NULL) {
+		snprintf(err, errlen, "endpoint %s exists already in conference %s: remove it "
+			 "first or use another id", id, c->id);
+		return NULL;
+	}
+	while (slot < c->n_legs && c->legs[slot] != NULL)
+		slot++;
+	if (slot == c->cap) {
+		snprintf(err, errlen, "conference %s is full (%u endpoints): remove one first",
+			 c->id, c->cap);
+		return NULL;
+	}
+	if (grow((void **)&m->legs, &m->legs_cap, m->n_legs + 1, sizeof(l)) != 0)
+		goto nomem;
+	l = rte_zmalloc("leg", sizeof(*l), RTE_CACHE_LINE_SIZE);
+	if (l == NULL)
+		goto nomem;
+	l->conf = c;
+	l->conf_idx = slot;
+	l->serial = ++m->leg_serial;
+	l->ice = true;
+	snprintf(l->id, sizeof(l->id), "%s", id);
+	l->profile = dbl;
+	l->layer = perc_profile_layer(dbl);
+	l->dbl = true;
+	l->ekt = true;
+	l->marker = -1;
+	for (unsigned i = 0; i < 128; i++)
+		l->pt_map[i] = (uint8_t)i;
+	l->max_streams = PROV_DEFAULT_MAX_STREAMS;
+	l->worker = (uint16_t)(m->next_worker++ % m->n_workers);
+	if (setup_streams(l, err, errlen) != 0) {
+		free_leg(l);
+		return NULL;
+	}
+	/* complete before visible: workers find it through the conference
+	 * (as a receiver, skipped while it has no keys) */
+	__atomic_store_n(&c->legs[slot], l, __ATOMIC_RELEASE);
+	if (slot == c->n_legs)
+		__atomic_store_n(&c->n_legs, slot + 1, __ATOMIC_RELEASE);
+	m->legs[m->n_legs++] = l;
+	return l;
+nomem:
+	snprintf(err, errlen, "out of memory for endpoint %s: give the EAL more memory (-m)", id);
+	return NULL;
+}
+
+void
+mdd_leg_remove(struct mdd *m, struct mdd_leg *l)
+{
+	struct mdd_conf *c = l->conf;
+	int32_t pos = l->in_hash ? rte_hash_del_key(m->legs_by_addr, &l->key) : -1;
+
+	__atomic_store_n(&c->legs[l->conf_idx], NULL, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
+	if (pos >= 0)
+		rte_hash_free_key_with_position(m->legs_by_addr, pos);
+	for (unsigned i = 0, k = 0; i < m->n_legs; i++)
+		if (m->legs[i] != l)
+			m->legs[k++] = m->legs[i];
+	m->n_legs--;
+	if (l->rx != NULL || l->tx_key != NULL)
+		m->keys_retired += 2;
+	OPENSSL_cleanse(l->pwd, sizeof(l->pwd));
+	free_leg(l);
+}
+
+int
+mdd_leg_latch(struct mdd *m, struct mdd_leg *l, const struct prov_addr *a, uint16_t port,
+	      const uint8_t mac[6], uint16_t vlan)
+{
+	const struct prov_addr *ours = our_addr_for(m, a->family);
+	struct mdd_leg_key k;
+	void *other = NULL;
+	int32_t old = -1;
+
+	if (ours == NULL)
+		return -1;
+	memset(&k, 0, sizeof(k));
+	k.family = (uint8_t)a->family;
+	k.port = rte_cpu_to_be_16(a->port);
+	memcpy(k.ip, a->ip, a->family == AF_INET ? 4 : 16);
+	if (!l->in_hash || memcmp(&k, &l->key, sizeof(k)) != 0) {
+		if (rte_hash_lookup_data(m->legs_by_addr, &k, &other) >= 0 && other != l)
+			return -1;
+		if (rte_hash_add_key_data(m->legs_by_addr, &k, l) != 0)
+			return -1;
+		if (l->in_hash)
+			old = rte_hash_del_key(m->legs_by_addr, &l->key);
+		l->key = k;
+		l->in_hash = true;
+	}
+	/* the control thread waits for a worker that holds the lock for a
+	 * few instructions (latching a MAC), never the other way round */
+	while (__atomic_test_and_set(&l->tx_wlock, __ATOMIC_ACQUIRE))
+		rte_pause();
+	l->addr = *a;
+	l->base.family = a->family;
+	memcpy(l->base.src_ip, ours->ip, 16);
+	memset(l->base.dst_ip, 0, 16);
+	memcpy(l->base.dst_ip, a->ip, a->family == AF_INET ? 4 : 16);
+	l->base.src_port = m->media_port;
+	l->base.dst_port = a->port;
+	l->base.ttl = 64;
+	nexthop_publish(l, port, mac, vlan);
+	__atomic_clear(&l->tx_wlock, __ATOMIC_RELEASE);
+	if (old >= 0) {
+		rte_rcu_qsbr_synchronize(m->qs, RTE_QSBR_THRID_INVALID);
+		rte_hash_free_key_with_position(m->legs_by_addr, old);
+	}
+	return 0;
 }
 
 int
@@ -497,7 +728,7 @@ same_shape(const struct mdd_conf *c, const struct prov_conference *pc)
  *   old one); any other new rx_key becomes current with the old one kept
  *   for the grace period. */
 static unsigned
-leg_rekey(struct mdd *m, struct perc_engine *e, struct mdd_leg *l, const struct prov_endpoint *pe)
+leg_rekey(struct mdd *m, struct perc_engine *e, struct mdd_leg *l, const struct key_src *pe)
 {
 	const struct mdd_rxkeys *rk = l->rx;
 	uint8_t fp[32], nfp[32];
@@ -517,7 +748,9 @@ leg_rekey(struct mdd *m, struct perc_engine *e, struct mdd_leg *l, const struct 
 		}
 	}
 	key_fp(pe->rx_key, pe->key_len, pe->rx_salt, pe->salt_len, fp);
-	key_fp(pe->rx_key_next, pe->key_len, pe->rx_salt_next, pe->salt_len, nfp);
+	memset(nfp, 0, sizeof(nfp));
+	if (pe->has_rx_next)
+		key_fp(pe->rx_key_next, pe->key_len, pe->rx_salt_next, pe->salt_len, nfp);
 	if (memcmp(fp, rk->cur_fp, 32) == 0) {
 		bool have_next = rk->alt != NULL && rk->alt_is_next;
 
@@ -567,7 +800,7 @@ mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
 
 		for (unsigned k = 0; k < p->n_conferences; k++)
 			keep |= strcmp(p->conferences[k].id, m->confs[i]->id) == 0;
-		if (keep) {
+		if (keep || m->confs[i]->api) {
 			i++;
 			continue;
 		}
@@ -590,6 +823,13 @@ mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
 			}
 			continue;
 		}
+		if (c->api) {
+			fprintf(log, "perc-mdd: reload: conference %s is managed by the conference "
+				     "API: the file's version is ignored (delete it through the API "
+				     "first)\n", pc->id);
+			refused++;
+			continue;
+		}
 		if (!same_shape(c, pc)) {
 			fprintf(log, "perc-mdd: reload: conference %s changed more than its keys: "
 				     "left as it runs (remove it from the file, reload, add it back)\n",
@@ -597,8 +837,12 @@ mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
 			refused++;
 			continue;
 		}
-		for (uint32_t j = 0; j < c->n_legs; j++)
-			rekeyed += leg_rekey(m, e, c->legs[j], &pc->endpoints[j]);
+		for (uint32_t j = 0; j < c->n_legs; j++) {
+			struct key_src ks;
+
+			key_src_prov(&ks, &pc->endpoints[j]);
+			rekeyed += leg_rekey(m, e, c->legs[j], &ks);
+		}
 	}
 	perc_engine_destroy(e);
 	fprintf(log, "perc-mdd: reload: %u added, %u removed, %u key changes, %u refused; %u "
@@ -637,7 +881,7 @@ mdd_rekey_tick(struct mdd *m)
 		struct mdd_leg *l = m->legs[i];
 		const struct mdd_rxkeys *rk = l->rx;
 
-		if (rk->alt == NULL)
+		if (rk == NULL || rk->alt == NULL)
 			continue;
 		if (rk->alt_is_next && __atomic_load_n(&l->rx_alt_used, __ATOMIC_ACQUIRE) == rk->gen) {
 			/* the endpoint sends with the next key: it becomes current,
@@ -648,6 +892,46 @@ mdd_rekey_tick(struct mdd *m)
 			rx_publish(m, l, new_pair(rk->cur, rk->cur_fp, NULL, NULL, false), rk->alt);
 		}
 	}
+}
+
+int
+mdd_leg_set_keys(struct mdd *m, struct mdd_leg *l, const struct mdd_keys *k)
+{
+	struct perc_engine *e;
+	struct key_src ks = {
+		.rx_key = k->rx_key, .rx_salt = k->rx_salt,
+		.tx_key = k->tx_key, .tx_salt = k->tx_salt,
+		.key_len = k->key_len, .salt_len = k->salt_len,
+	};
+	int r = 0;
+
+	if (k->key_len != l->layer->key_len || k->salt_len != l->layer->salt_len)
+		return -1;
+	e = perc_engine_create(perc_engine_arch(m->workers[0].engine));
+	if (e == NULL)
+		return -1;
+	if (l->rx == NULL) {
+		struct mdd_leg tmp = { .layer = l->layer };
+
+		if (leg_keys_init(e, &tmp, &ks) != 0) {
+			if (tmp.rx != NULL) {
+				free_key(tmp.rx->cur);
+				rte_free(tmp.rx);
+			}
+			free_key(tmp.tx_key);
+			r = -1;
+		} else {
+			/* tx first: a receiver is served once it has a tx key,
+			 * a sender once it has an rx pair */
+			memcpy(l->tx_fp, tmp.tx_fp, 32);
+			__atomic_store_n(&l->tx_key, tmp.tx_key, __ATOMIC_RELEASE);
+			__atomic_store_n(&l->rx, tmp.rx, __ATOMIC_RELEASE);
+		}
+	} else {
+		leg_rekey(m, e, l, &ks);
+	}
+	perc_engine_destroy(e);
+	return r;
 }
 
 void

@@ -48,11 +48,15 @@ struct media {
 	uint64_t alt_gen;        /* its pair's generation when alt is the next key */
 	uint16_t ekt_len;
 	bool rtcp;
+	uint16_t port;           /* where it came from: the next hop once it opened */
+	uint16_t vlan;
+	uint8_t src_mac[6];
 };
 
 /* One copy on its way to a receiver. */
 struct copy {
 	struct rte_mbuf *m;
+	struct mdd_leg *to;
 	const struct mdd_tx *tx;     /* the receiver's next hop when queued */
 	const uint8_t *ekt;
 	uint16_t ekt_len;
@@ -175,15 +179,18 @@ leg_lookup(struct wstate *ws, const struct pkt_info *pi)
 }
 
 /* Remember where the endpoint's frames come from: its next-hop MAC (when no
- * neighbour resolution gave one), VLAN and the port to answer on. */
+ * neighbour resolution gave one), VLAN and the port to answer on. Only for
+ * a packet that opened with the leg's key: a forged frame from the
+ * endpoint's address must not redirect what the MDD sends it (an
+ * authenticated STUN request is the other way, on the control thread). */
 static inline void
-latch(struct mdd_leg *l, const struct pkt_info *pi, uint16_t port)
+latch(struct mdd_leg *l, const struct media *md)
 {
 	const struct mdd_tx *cur = mdd_leg_tx(l);
 
-	if (cur == NULL || cur->port_id != port || cur->tmpl.vlan != pi->vlan ||
-	    memcmp(cur->tmpl.dst_mac, pi->src_mac, 6) != 0)
-		mdd_leg_set_nexthop(l, port, pi->src_mac, pi->vlan);
+	if (cur == NULL || cur->port_id != md->port || cur->tmpl.vlan != md->vlan ||
+	    memcmp(cur->tmpl.dst_mac, md->src_mac, 6) != 0)
+		mdd_leg_set_nexthop(l, md->port, md->src_mac, md->vlan);
 }
 
 static void
@@ -235,10 +242,14 @@ classify(struct mdd_worker *w, struct wstate *ws, struct rte_mbuf *m, bool hande
 	plen = pi.payload_len;
 	d = perc_demux(pl, plen);
 	l = leg_lookup(ws, &pi);
-	/* latch before any hand-off: the worker that sees the frame first
-	 * keeps next hops in arrival order (the update is multi-writer safe) */
-	if (l != NULL && !handed)
-		latch(l, &pi, m->port);
+	/* A provisioned leg (static address) whose next hop nothing has
+	 * given yet takes the first frame's, before any hand-off, so the
+	 * worker that sees the frame first keeps arrival order. Changing a
+	 * known next hop takes an opened packet (fan_out) or authenticated
+	 * STUN: a forged frame cannot redirect an established leg, and
+	 * run-time (ICE) legs always have one from STUN before media. */
+	if (l != NULL && !handed && __atomic_load_n(&l->tx_gen, __ATOMIC_ACQUIRE) == 0 && !l->ice)
+		mdd_leg_set_nexthop(l, m->port, pi.src_mac, pi.vlan);
 	if (l != NULL && l->worker != w->idx && !handed) {
 		/* the owner of this sender's streams is another worker */
 		if (rte_ring_enqueue(g_mdd.workers[l->worker].handoff, m) != 0)
@@ -262,6 +273,11 @@ classify(struct mdd_worker *w, struct wstate *ws, struct rte_mbuf *m, bool hande
 	}
 	if (plen > MDD_MAX_MEDIA) {
 		drop(w, m, MDD_C_oversized);
+		return;
+	}
+	if (__atomic_load_n(&l->rx, __ATOMIC_ACQUIRE) == NULL) {
+		/* a run-time endpoint before the KD sent its keys */
+		drop(w, m, MDD_C_no_key);
 		return;
 	}
 	if (d == PERC_DEMUX_RTP && l->ekt) {
@@ -299,6 +315,9 @@ classify(struct mdd_worker *w, struct wstate *ws, struct rte_mbuf *m, bool hande
 	md->len = plen - (uint32_t)el;
 	md->ekt = el > 0 ? pl + plen - el : NULL;
 	md->ekt_len = (uint16_t)el;
+	md->port = m->port;
+	md->vlan = pi.vlan;
+	memcpy(md->src_mac, pi.src_mac, 6);
 	if (el > 1)
 		CTR(w, ekt_full)++;
 	ws->n_media++;
@@ -449,6 +468,7 @@ seal_flush(struct mdd_worker *w, struct wstate *ws)
 			drop(w, c->m, MDD_C_seal_failed);
 			continue;
 		}
+		__atomic_fetch_add(&c->to->pkts_out, 1, __ATOMIC_RELAXED);
 		frame = rte_pktmbuf_mtod(c->m, uint8_t *);
 		ulen = op->len;
 		if (c->ekt_len) {
@@ -515,11 +535,17 @@ copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
 	const struct perc_op *open, struct mdd_leg *to, struct rte_mbuf *m)
 {
 	const struct mdd_tx *tx = mdd_leg_tx(to);
+	struct perc_key *key = __atomic_load_n(&to->tx_key, __ATOMIC_ACQUIRE);
 	const struct pkt_udp_tmpl *tmpl;
 	struct copy *c;
 	struct perc_op *op;
 	uint32_t room;
 
+	if (key == NULL) {
+		/* a run-time endpoint the KD has not keyed yet */
+		CTR(w, receiver_no_key)++;
+		return false;
+	}
 	if (tx == NULL) {
 		/* nothing heard from it and no ARP / ND answer yet */
 		CTR(w, no_nexthop)++;
@@ -539,14 +565,21 @@ copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
 		drop(w, m, MDD_C_oversized);
 		return true;
 	}
+	if (unlikely(md->st->out_serial[to->conf_idx] != to->serial)) {
+		/* the slot's first seal for this receiver: a leg that had the
+		 * slot before may have left its ROC and index there */
+		perc_stream_reset(md->st->out[to->conf_idx], 0);
+		md->st->out_serial[to->conf_idx] = to->serial;
+	}
 	c = &ws->copies[ws->n_seal];
 	op = &ws->seal_op[ws->n_seal];
 	c->m = m;
+	c->to = to;
 	c->tx = tx;
 	c->ekt = md->ekt;
 	c->ekt_len = md->ekt_len;
 	c->rtcp = md->rtcp;
-	op->key = __atomic_load_n(&to->tx_key, __ATOMIC_ACQUIRE);
+	op->key = key;
 	op->stream = md->st->out[to->conf_idx];
 	op->src = md->pkt;
 	op->dst = rte_pktmbuf_mtod(m, uint8_t *) + tmpl->hdr_len;
@@ -575,9 +608,12 @@ feedback_target(const struct media *md, uint32_t len)
 	for (int i = 0; i < n; i++) {
 		if ((p[i].pt != PERC_RTCP_RTPFB && p[i].pt != PERC_RTCP_PSFB) || p[i].media_ssrc == 0)
 			continue;
-		for (uint32_t j = 0; j < c->n_legs; j++)
-			if (c->legs[j] != md->leg && mdd_stream_find(c->legs[j], p[i].media_ssrc))
-				return c->legs[j];
+		for (uint32_t j = 0; j < __atomic_load_n(&c->n_legs, __ATOMIC_ACQUIRE); j++) {
+			struct mdd_leg *l = mdd_conf_leg(c, j);
+
+			if (l != NULL && l != md->leg && mdd_stream_find(l, p[i].media_ssrc))
+				return l;
+		}
 	}
 	return NULL;
 }
@@ -585,6 +621,14 @@ feedback_target(const struct media *md, uint32_t len)
 static void
 fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 {
+	/* every sender of the burst that authenticated keeps its next hop
+	 * before any copy goes out (a receiver that spoke in this burst) */
+	for (unsigned i = 0; i < good; i++) {
+		struct media *md = &ws->media[ws->open_ops[i] - ws->open_op];
+
+		latch(md->leg, md);
+		md->leg->pkts_in++;
+	}
 	for (unsigned i = 0; i < good; i++) {
 		const struct perc_op *op = ws->open_ops[i];
 		struct media *md = &ws->media[op - ws->open_op];
@@ -599,6 +643,7 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 			const struct mdd_conf *nc = nx->leg->conf;
 
 			for (uint32_t j = 0; j < nc->n_legs && j < 16; j++) {
+				/* a NULL slot prefetches nothing and never faults */
 				rte_prefetch0(nc->legs[j]);
 				rte_prefetch0(nx->st->out[j]);
 			}
@@ -621,15 +666,16 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 		{
 			/* one bulk allocation for the packet's copies */
 			struct rte_mbuf *mb[MDD_BULK_MAX];
-			unsigned want = only != NULL ? 1 : c->n_legs - 1, used = 0;
+			uint32_t n_legs = __atomic_load_n(&c->n_legs, __ATOMIC_ACQUIRE);
+			unsigned want = only != NULL ? 1 : n_legs - 1, used = 0;
 
 			if (want > MDD_BULK_MAX ||
 			    rte_pktmbuf_alloc_bulk(g_mdd.pool, mb, want) != 0)
 				want = 0; /* one by one, as the pool allows */
-			for (uint32_t j = 0; j < c->n_legs; j++) {
-				struct mdd_leg *to = c->legs[j];
+			for (uint32_t j = 0; j < n_legs; j++) {
+				struct mdd_leg *to = mdd_conf_leg(c, j);
 
-				if (to == md->leg || (only != NULL && to != only))
+				if (to == NULL || to == md->leg || (only != NULL && to != only))
 					continue;
 				if (copy_to(w, ws, md, op, to, used < want ? mb[used] : NULL) &&
 				    used < want)

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ICE-lite (RFC 8445 §2.5) for run-time endpoints, on the control thread:
+ * Binding requests punted by the workers are authenticated with the
+ * endpoint's short-term credentials (the MDD's pwd), the source 5-tuple and
+ * next hop are latched, and a success response goes back through the
+ * control TX path. Consent freshness (RFC 7675): every authenticated
+ * request refreshes it; an endpoint without one for --consent-timeout is
+ * removed. DTLS records (RFC 7983: first byte 20..63) from a latched
+ * 5-tuple go to the KD in TunneledDtls under the endpoint's association id.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <rte_hash.h>
+#include <rte_mbuf.h>
+
+#include "cp.h"
+#include "mdapi.h"
+#include "perc/reason.h"
+#include "perc/rtp.h"
+#include "perc/stun.h"
+
+uint64_t
+mdd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+const char *
+mdd_ice_state(const struct mdd_leg *l)
+{
+	return mdd_ice_state_name(l->in_hash, l->rx != NULL);
+}
+
+bool
+mdd_ice_ufrag_used(struct mdd *m, const char *ufrag)
+{
+	for (unsigned i = 0; i < m->n_legs; i++)
+		if (m->legs[i]->ice && strcmp(m->legs[i]->ufrag, ufrag) == 0)
+			return true;
+	return false;
+}
+
+struct mdd_leg *
+mdd_ice_leg_by_uuid(struct mdd *m, const uint8_t uuid[16])
+{
+	for (unsigned i = 0; i < m->n_legs; i++) {
+		struct mdd_leg *l = m->legs[i];
+
+		if (l->ice && l->has_uuid && memcmp(l->uuid, uuid, 16) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/* mdd_ice_lookup_fn over the run-time legs */
+static const char *
+leg_by_ufrags(void *ctx, const char *local, const char *remote, void **ep)
+{
+	struct mdd *m = ctx;
+
+	for (unsigned i = 0; i < m->n_legs; i++) {
+		struct mdd_leg *l = m->legs[i];
+
+		if (l->ice && strcmp(l->ufrag, local) == 0 && strcmp(l->remote_ufrag, remote) == 0) {
+			*ep = l;
+			return l->pwd;
+		}
+	}
+	return NULL;
+}
+
+static void
+disconnect(struct mdd_leg *l)
+{
+	if (!l->has_uuid)
+		return;
+	if (mdd_tun_send_disconnect(l->uuid) == 0)
+		g_cp.c[MDD_CP_disconnects_sent]++;
+	else
+		g_cp.c[MDD_CP_disconnects_unsent]++;
+	l->has_uuid = false;
+}
+
+void
+mdd_ice_leg_remove(struct mdd *m, struct mdd_leg *l, const char *why)
+{
+	printf("perc-mdd: endpoint %s/%s removed (%s)\n", l->conf->id, l->id, why);
+	fflush(stdout);
+	disconnect(l);
+	mdd_leg_remove(m, l);
+}
+
+int
+mdd_ice_send(struct mdd *m, struct mdd_leg *l, const uint8_t *p, size_t len)
+{
+	const struct mdd_tx *cur = mdd_leg_tx(l);
+	struct mdd_tx tx;
+	uint8_t frame[2048];
+	size_t n;
+
+	if (cur == NULL)
+		return -1;
+	tx = *cur;
+	if (len > sizeof(frame) - tx.tmpl.hdr_len || len > MDD_MAX_MEDIA)
+		return -1;
+	memcpy(frame + tx.tmpl.hdr_len, p, len);
+	n = pkt_udp_write(frame, &tx.tmpl, (uint16_t)len, true);
+	if (n == 0)
+		return -1;
+	mdd_ctl_send(m, tx.port_id, frame, n);
+	return 0;
+}
+
+static void
+src_addr(const struct pkt_info *pi, struct prov_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = pi->family;
+	memcpy(a->ip, pi->src_ip, 16);
+	a->port = pi->src_port;
+}
+
+/* An authenticated Binding request: latch, refresh consent, answer. */
+static void
+answer(struct mdd *m, struct mdd_leg *l, const struct perc_stun_msg *sm, struct rte_mbuf *mb,
+       const struct pkt_info *pi)
+{
+	struct prov_addr a;
+	struct perc_stun_addr mapped;
+	uint8_t out[256];
+	bool moved;
+	char buf[64];
+	int n;
+
+	src_addr(pi, &a);
+	moved = !l->in_hash || memcmp(&a, &l->addr, sizeof(a)) != 0;
+	if (mdd_leg_latch(m, l, &a, mb->port, pi->src_mac, pi->vlan) != 0) {
+		g_cp.c[MDD_CP_ice_latch_refused]++;
+		return;
+	}
+	if (moved) {
+		g_cp.c[MDD_CP_ice_latched]++;
+		printf("perc-mdd: endpoint %s/%s at %s (ICE)\n", l->conf->id, l->id,
+		       prov_format_addr(&a, buf, sizeof(buf)));
+		fflush(stdout);
+	}
+	l->consent_ms = mdd_now_ms();
+	if (sm->use_candidate)
+		l->nominated = true;
+	memset(&mapped, 0, sizeof(mapped));
+	mapped.family = pi->family == AF_INET ? 4 : 6;
+	mapped.port = pi->src_port;
+	memcpy(mapped.addr, pi->src_ip, 16);
+	n = perc_stun_build_success(out, sizeof(out), sm->tid, &mapped, l->pwd, strlen(l->pwd));
+	if (n > 0 && mdd_ice_send(m, l, out, (size_t)n) == 0)
+		g_cp.c[MDD_CP_stun_answered]++;
+}
+
+static bool
+on_stun(struct mdd *m, struct rte_mbuf *mb, const struct pkt_info *pi, const uint8_t *p,
+	size_t len)
+{
+	struct perc_stun_msg sm;
+	void *ep = NULL;
+	struct mdd_leg *l;
+	uint8_t out[256];
+	int n;
+
+	switch (mdd_ice_check(p, len, &sm, leg_by_ufrags, m, &ep)) {
+	case MDD_ICE_OK:
+		answer(m, ep, &sm, mb, pi);
+		return true;
+	case MDD_ICE_NOT_ICE:
+		/* indications, responses and requests without USERNAME are not
+		 * ICE connectivity checks: the generic counter takes them */
+		return false;
+	case MDD_ICE_MALFORMED:
+		g_cp.c[MDD_CP_stun_malformed]++;
+		return true;
+	case MDD_ICE_UNKNOWN_USER:
+		g_cp.c[MDD_CP_stun_unknown_user]++;
+		return true;
+	case MDD_ICE_BAD_INTEGRITY:
+		/* dropped, not answered 401: an answer would go to a source
+		 * nobody authenticated */
+		g_cp.c[MDD_CP_stun_bad_integrity]++;
+		return true;
+	case MDD_ICE_NO_FINGERPRINT:
+		g_cp.c[MDD_CP_stun_no_fingerprint]++;
+		return true;
+	case MDD_ICE_UNKNOWN_ATTR:
+		/* authenticated: 420 to where the endpoint is latched, if there */
+		l = ep;
+		g_cp.c[MDD_CP_stun_unknown_attr]++;
+		n = perc_stun_build_error(out, sizeof(out), sm.tid, 420, NULL, sm.unknown,
+					  sm.n_unknown < PERC_STUN_MAX_UNKNOWN ? sm.n_unknown
+									: PERC_STUN_MAX_UNKNOWN,
+					  l->pwd, strlen(l->pwd));
+		if (n > 0 && l->in_hash && memcmp(l->addr.ip, pi->src_ip, 16) == 0 &&
+		    l->addr.port == pi->src_port)
+			mdd_ice_send(m, l, out, (size_t)n);
+		return true;
+	}
+	return false;
+}
+
+static bool
+on_dtls(struct mdd *m, const struct pkt_info *pi, const uint8_t *p, size_t len)
+{
+	struct mdd_leg_key k;
+	void *data = NULL;
+	struct mdd_leg *l;
+	char u[37];
+
+	memset(&k, 0, sizeof(k));
+	k.family = (uint8_t)pi->family;
+	k.port = rte_cpu_to_be_16(pi->src_port);
+	memcpy(k.ip, pi->src_ip, pi->family == AF_INET ? 4 : 16);
+	if (rte_hash_lookup_data(m->legs_by_addr, &k, &data) < 0)
+		return false;
+	l = data;
+	if (!l->ice) {
+		/* a provisioned endpoint has its keys from the file */
+		return false;
+	}
+	if (!mdd_is_dtls(p, len)) {
+		g_cp.c[MDD_CP_dtls_not_latched]++;
+		return true;
+	}
+	if (!mdd_tun_up()) {
+		/* the endpoint retransmits; nothing is kept */
+		g_cp.c[MDD_CP_dtls_tunnel_down]++;
+		return true;
+	}
+	if (!l->has_uuid) {
+		if (mdd_uuid_v4(l->uuid) != 0) {
+			g_cp.c[MDD_CP_dtls_tunnel_down]++;
+			return true;
+		}
+		l->has_uuid = true;
+		l->media_timed_out = false;
+		printf("perc-mdd: endpoint %s/%s: DTLS association %s\n", l->conf->id, l->id,
+		       mdd_uuid_fmt(l->uuid, u));
+		fflush(stdout);
+	}
+	if (mdd_tun_send_dtls(l->uuid, p, len) == 0)
+		g_cp.c[MDD_CP_dtls_to_kd]++;
+	else
+		g_cp.c[MDD_CP_dtls_tunnel_down]++;
+	return true;
+}
+
+bool
+mdd_ice_udp(struct mdd *m, struct rte_mbuf *mb, const struct pkt_info *pi, int demux)
+{
+	const uint8_t *p = rte_pktmbuf_mtod_offset(mb, const uint8_t *, pi->payload_off);
+
+	if (demux == PERC_DEMUX_STUN)
+		return on_stun(m, mb, pi, p, pi->payload_len);
+	if (demux == PERC_DEMUX_DTLS)
+		return on_dtls(m, pi, p, pi->payload_len);
+	return false;
+}
+
+void
+mdd_ice_tick(struct mdd *m)
+{
+	static uint64_t last;
+	uint64_t now = mdd_now_ms();
+
+	if (now - last < 20)
+		return;
+	last = now;
+	/* backwards: a removal compacts the array behind i */
+	for (unsigned i = m->n_legs; i-- > 0;) {
+		struct mdd_leg *l = m->legs[i];
+		uint64_t in;
+
+		if (!l->ice)
+			continue;
+		if (l->in_hash &&
+		    mdd_ice_consent_expired(l->consent_ms, now, g_cp.o.consent_ms)) {
+			g_cp.c[MDD_CP_consent_expired]++;
+			mdd_ice_leg_remove(m, l, "consent expired: no authenticated STUN request");
+			continue;
+		}
+		if (g_cp.o.media_ms == 0 || l->rx == NULL || !l->has_uuid || l->media_timed_out)
+			continue;
+		in = __atomic_load_n(&l->pkts_in, __ATOMIC_RELAXED);
+		if (in != l->media_seen) {
+			l->media_seen = in;
+			l->media_ms = now;
+		} else if (now - l->media_ms >= g_cp.o.media_ms) {
+			printf("perc-mdd: endpoint %s/%s: no media for %" PRIu64 " ms: "
+			       "EndpointDisconnect\n", l->conf->id, l->id, g_cp.o.media_ms);
+			fflush(stdout);
+			g_cp.c[MDD_CP_media_timeouts]++;
+			l->media_timed_out = true;
+			disconnect(l);
+		}
+	}
+}
