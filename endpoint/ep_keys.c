@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The keys an endpoint holds, all inside its arena: the outer (HBH) halves
+ * from the DTLS exporter, the EKT keys by SPI (current and the ones still
+ * in their overlap), our E2E key per SSRC and the senders' E2E keys.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ep_internal.h"
+
+static const struct perc_profile *
+dbl_profile(void)
+{
+	return perc_profile_by_id(PERC_DOUBLE_AES_128_GCM);
+}
+
+int
+ep_install_outer(struct perc_ep *ep, const uint8_t ex[EP_EXPORT_LEN])
+{
+	struct ep_arena *a = ep->keys;
+	const struct perc_profile *layer = perc_profile_layer(dbl_profile());
+
+	/* client key ‖ server key ‖ client salt ‖ server salt, each
+	 * inner ‖ outer (kdproto.h); only the outer halves are used */
+	memcpy(a->tx_outer_key, ex + 16, 16);
+	memcpy(a->rx_outer_key, ex + 32 + 16, 16);
+	memcpy(a->tx_outer_salt, ex + 64 + 12, 12);
+	memcpy(a->rx_outer_salt, ex + 88 + 12, 12);
+	if (a->outer_ok)
+		perc_key_clear(&a->rx_outer);
+	if (perc_key_init(&a->rx_outer, ep->eng, layer, a->rx_outer_key, a->rx_outer_salt) !=
+	    PERC_R_OK)
+		return -1;
+	a->outer_ok = true;
+	return 0;
+}
+
+struct ep_ekt_key *
+ep_ekt_current(struct perc_ep *ep)
+{
+	for (unsigned i = 0; i < EP_MAX_EKT; i++)
+		if (ep->keys->ekt[i].used && ep->keys->ekt[i].retire_ms == 0)
+			return &ep->keys->ekt[i];
+	return NULL;
+}
+
+struct ep_ekt_key *
+ep_ekt_find(struct perc_ep *ep, uint16_t spi, uint64_t now)
+{
+	for (unsigned i = 0; i < EP_MAX_EKT; i++) {
+		struct ep_ekt_key *k = &ep->keys->ekt[i];
+
+		if (k->used && k->spi == spi && (k->retire_ms == 0 || now < k->retire_ms))
+			return k;
+	}
+	return NULL;
+}
+
+static void
+ekt_drop(struct ep_ekt_key *k)
+{
+	OPENSSL_cleanse(k, sizeof(*k));
+}
+
+static void
+hist_add(struct perc_ep *ep, uint16_t spi, uint32_t ver)
+{
+	struct ep_spi_hist *h;
+
+	if (ep->nhist == EP_MAX_SPI_HIST) {
+		memmove(ep->hist, ep->hist + 1, sizeof(ep->hist[0]) * (EP_MAX_SPI_HIST - 1));
+		ep->nhist--;
+	}
+	h = &ep->hist[ep->nhist++];
+	h->spi = spi;
+	h->received_ms = ep_real_ms();
+	h->first_send_ms = 0;
+	h->roster_version = ver;
+}
+
+int
+ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t len,
+	       const uint8_t *salt, size_t salt_len, uint32_t ver, uint64_t now)
+{
+	struct ep_arena *a = ep->keys;
+	struct ep_ekt_key *cur, *slot = NULL;
+	char attr[32];
+
+	if (len != 16 && len != 32)
+		return -1;
+	if (salt != NULL) {
+		if (salt_len != EP_E2E_SALT)
+			return -1;
+		memcpy(a->e2e_salt, salt, salt_len);
+		a->e2e_salt_len = (uint8_t)salt_len;
+	}
+	if (a->e2e_salt_len == 0)
+		return -1;
+	if (ep_ekt_find(ep, spi, now) != NULL)
+		return 0; /* the same key again (a repeated message) */
+	cur = ep_ekt_current(ep);
+	if (cur != NULL)
+		cur->retire_ms = now + ep->cfg.overlap_ms;
+	for (unsigned i = 0; i < EP_MAX_EKT && slot == NULL; i++)
+		if (!a->ekt[i].used)
+			slot = &a->ekt[i];
+	if (slot == NULL) { /* rekeys faster than the overlap: drop the oldest */
+		slot = &a->ekt[0];
+		for (unsigned i = 1; i < EP_MAX_EKT; i++)
+			if (a->ekt[i].got_ms < slot->got_ms)
+				slot = &a->ekt[i];
+		ekt_drop(slot);
+	}
+	slot->used = true;
+	slot->spi = spi;
+	slot->len = (uint8_t)len;
+	memcpy(slot->key, key, len);
+	slot->got_ms = now;
+	slot->retire_ms = 0;
+	ep->have_ekt = true;
+	ep->cur_spi = spi;
+	ep->st.rekeys++;
+	hist_add(ep, spi, ver);
+	snprintf(attr, sizeof(attr), "spi=%u", spi);
+	ep_keylog(ep, "EKT_KEY", attr, key, len);
+	for (unsigned i = 0; i < 2; i++)
+		if (ep->tx[i].on && ep->state != PERC_EP_LEFT && ep->state != PERC_EP_FAILED &&
+		    ep_tx_rekey(ep, i) != 0)
+			return -1;
+	return 0;
+}
+
+int
+ep_tx_rekey(struct perc_ep *ep, unsigned idx)
+{
+	struct ep_arena *a = ep->keys;
+	struct ep_tx_key *t = &a->tx[idx];
+	uint8_t mk[32], ms[24];
+	char attr[48];
+	int r;
+
+	if (!a->outer_ok || !ep->have_ekt)
+		return -1;
+	if (t->valid)
+		perc_double_key_clear(&t->dk);
+	OPENSSL_cleanse(t, sizeof(*t));
+	ep_random(t->e2e, sizeof(t->e2e));
+	memcpy(mk, t->e2e, 16);
+	memcpy(mk + 16, a->tx_outer_key, 16);
+	memcpy(ms, a->e2e_salt, 12);
+	memcpy(ms + 12, a->tx_outer_salt, 12);
+	r = perc_double_key_init(&t->dk, ep->eng, dbl_profile(), mk, ms);
+	OPENSSL_cleanse(mk, sizeof(mk));
+	OPENSSL_cleanse(ms, sizeof(ms));
+	if (r != PERC_R_OK) {
+		OPENSSL_cleanse(t, sizeof(*t));
+		return -1;
+	}
+	t->valid = true;
+	t->spi = ep->cur_spi;
+	ep_sched_new_key(&ep->tx[idx].sched);
+	snprintf(attr, sizeof(attr), "ssrc=%08x spi=%u", ep->tx[idx].ssrc, t->spi);
+	ep_keylog(ep, "E2E_KEY", attr, t->e2e, sizeof(t->e2e));
+	return 0;
+}
+
+static void
+rx_drop(struct ep_rx_slot *s)
+{
+	if (s->used)
+		perc_double_key_clear(&s->dk);
+	OPENSSL_cleanse(s, sizeof(*s));
+}
+
+int
+ep_rx_install(struct perc_ep *ep, unsigned sender, uint16_t spi, uint16_t epoch,
+	      const uint8_t *e2e, uint32_t roc, uint64_t now, unsigned *slot_out)
+{
+	struct ep_arena *a = ep->keys;
+	struct ep_rx_slot *slots = a->rx[sender], *s = NULL;
+	uint8_t mk[32], ms[24];
+	char attr[48];
+	int r;
+
+	for (unsigned i = 0; i < EP_RX_SLOTS; i++) {
+		if (!slots[i].used || slots[i].spi != spi)
+			continue;
+		if (epoch < slots[i].epoch)
+			return -1;
+		if (epoch == slots[i].epoch && CRYPTO_memcmp(slots[i].e2e, e2e, EP_E2E_KEY) == 0) {
+			*slot_out = i;
+			return 1;
+		}
+		s = &slots[i]; /* a newer key under the same SPI replaces it */
+		rx_drop(s);
+		break;
+	}
+	if (s == NULL)
+		for (unsigned i = 0; i < EP_RX_SLOTS && s == NULL; i++)
+			if (!slots[i].used)
+				s = &slots[i];
+	if (s == NULL) {
+		s = &slots[0];
+		for (unsigned i = 1; i < EP_RX_SLOTS; i++)
+			if (slots[i].got_ms < s->got_ms)
+				s = &slots[i];
+		rx_drop(s);
+	}
+	/* the sender moved on: its older keys stay for the overlap only */
+	for (unsigned i = 0; i < EP_RX_SLOTS; i++)
+		if (slots[i].used && slots[i].retire_ms == 0)
+			slots[i].retire_ms = now + ep->cfg.overlap_ms;
+	memcpy(mk, e2e, 16);
+	memcpy(mk + 16, a->rx_outer_key, 16);
+	memcpy(ms, a->e2e_salt, 12);
+	memcpy(ms + 12, a->rx_outer_salt, 12);
+	r = perc_double_key_init(&s->dk, ep->eng, dbl_profile(), mk, ms);
+	OPENSSL_cleanse(mk, sizeof(mk));
+	OPENSSL_cleanse(ms, sizeof(ms));
+	if (r != PERC_R_OK) {
+		OPENSSL_cleanse(s, sizeof(*s));
+		return -2;
+	}
+	s->used = true;
+	s->spi = spi;
+	s->epoch = epoch;
+	memcpy(s->e2e, e2e, EP_E2E_KEY);
+	s->got_ms = now;
+	s->retire_ms = 0;
+	s->inner_st = perc_stream_init(s->st_mem, EP_REPLAY_WINDOW, roc);
+	*slot_out = (unsigned)(s - slots);
+	snprintf(attr, sizeof(attr), "ssrc=%08x spi=%u", ep->snd[sender].ssrc, spi);
+	ep_keylog(ep, "E2E_KEY", attr, e2e, EP_E2E_KEY);
+	return 0;
+}
+
+void
+ep_keys_expire(struct perc_ep *ep, uint64_t now)
+{
+	struct ep_arena *a = ep->keys;
+
+	for (unsigned i = 0; i < EP_MAX_EKT; i++)
+		if (a->ekt[i].used && a->ekt[i].retire_ms != 0 && now >= a->ekt[i].retire_ms)
+			ekt_drop(&a->ekt[i]);
+	for (unsigned s = 0; s < EP_MAX_SENDERS; s++)
+		for (unsigned i = 0; i < EP_RX_SLOTS; i++)
+			if (a->rx[s][i].used && a->rx[s][i].retire_ms != 0 &&
+			    now >= a->rx[s][i].retire_ms)
+				rx_drop(&a->rx[s][i]);
+}
+
+void
+ep_keys_wipe(struct perc_ep *ep)
+{
+	struct ep_arena *a = ep->keys;
+
+	for (unsigned i = 0; i < 2; i++)
+		if (a->tx[i].valid)
+			perc_double_key_clear(&a->tx[i].dk);
+	for (unsigned s = 0; s < EP_MAX_SENDERS; s++)
+		for (unsigned i = 0; i < EP_RX_SLOTS; i++)
+			rx_drop(&a->rx[s][i]);
+	if (a->outer_ok)
+		perc_key_clear(&a->rx_outer);
+	OPENSSL_cleanse(a, sizeof(*a));
+}
