@@ -138,6 +138,8 @@ perc_ep_config_defaults(struct perc_ep_config *c)
 	c->consent_interval_ms = 1000;
 	c->consent_timeout_ms = 5000;
 	c->keepalive_ms = 500;
+	c->kd_timeout_ms = 3000;
+	c->dtls_timeout_ms = 15000;
 	c->overlap_ms = 250;
 }
 
@@ -236,7 +238,8 @@ check_config(const struct perc_ep_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	if ((c->media & ~(PERC_EP_AUDIO | PERC_EP_VIDEO)) != 0 || c->ice_rto_ms == 0 ||
-	    c->ice_max_tries == 0 || c->consent_interval_ms == 0 || c->keepalive_ms == 0) {
+	    c->ice_max_tries == 0 || c->consent_interval_ms == 0 || c->keepalive_ms == 0 ||
+	    c->kd_timeout_ms == 0 || c->dtls_timeout_ms == 0) {
 		snprintf(err, errlen, "%s: bad media bits or a zero timer in the config", c->id);
 		return -1;
 	}
@@ -387,6 +390,8 @@ perc_ep_next_timeout_ms(const struct perc_ep *ep)
 	due = min_due(due, ep_dtls_next(ep, now));
 	if (ep->hs_done && ep->state != PERC_EP_LEFT)
 		due = min_due(due, ep->ka_next);
+	if (ep->ssl != NULL && !ep->hs_done)
+		due = min_due(due, ep->hs_deadline);
 	if (due == 0 || due > now + 1000)
 		return 1000;
 	return due <= now ? 0 : (int)(due - now);

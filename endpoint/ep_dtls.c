@@ -18,6 +18,7 @@
 #include "ep_internal.h"
 
 #define EP_DTLS_MTU 1200
+#define EP_MAX_REJOINS 5u
 
 static int ep_ssl_idx = -1;
 
@@ -275,6 +276,7 @@ ssl_fail(struct perc_ep *ep, const char *what)
 }
 
 static void handshake_done(struct perc_ep *ep);
+static void rejoin(struct perc_ep *ep, const char *why);
 static void kd_handle(struct perc_ep *ep, const struct perc_kd_msg *m);
 
 static void
@@ -307,12 +309,18 @@ drive(struct perc_ep *ep)
 			e = SSL_get_error(ep->ssl, r);
 			if (e == SSL_ERROR_WANT_READ)
 				return;
-			if (e == SSL_ERROR_ZERO_RETURN) {
-				if (ep->state != PERC_EP_LEFT)
-					ep_fail(ep, "the KD closed the DTLS association");
+			if (ep->state == PERC_EP_LEFT)
+				return; /* the KD may close after our BYE */
+			if (ep->state == PERC_EP_JOINED) {
+				ERR_clear_error();
+				rejoin(ep, e == SSL_ERROR_ZERO_RETURN ? "the KD closed it" :
+				       "DTLS read error");
 				return;
 			}
-			ssl_fail(ep, "read");
+			if (e == SSL_ERROR_ZERO_RETURN)
+				ep_fail(ep, "the KD closed the DTLS association before sending a key");
+			else
+				ssl_fail(ep, "read");
 			return;
 		}
 		e = perc_kd_decode(buf, (size_t)r, &m);
@@ -348,7 +356,34 @@ ep_dtls_start(struct perc_ep *ep)
 	SSL_set_mtu(ep->ssl, EP_DTLS_MTU);
 	DTLS_set_link_mtu(ep->ssl, EP_DTLS_MTU + 28);
 	SSL_set_connect_state(ep->ssl);
+	ep->hs_deadline = ep_mono_ms() + ep->cfg.dtls_timeout_ms;
+	ep->kd_last_rx = ep_mono_ms();
 	drive(ep);
+}
+
+/* The KD went silent or closed the association while we were a member
+ * (a KD restart): a new handshake on the same ICE path. The keys held stay
+ * in use until the new association brings new ones. */
+static void
+rejoin(struct perc_ep *ep, const char *why)
+{
+	if (ep->rejoins >= EP_MAX_REJOINS) {
+		ep_fail(ep, "lost the KD association %u times (last: %s); giving up", ep->rejoins,
+			why);
+		return;
+	}
+	ep->rejoins++;
+	ep->st.kd_rejoins++;
+	ep_log(ep, PERC_EP_LOG_WARN, "KD association lost (%s): new DTLS handshake; media goes "
+	       "on with the keys held", why);
+	SSL_free(ep->ssl);
+	ep->ssl = NULL;
+	ep->rbio = NULL;
+	ep->hs_done = false;
+	ep->dbl_answered = ep->ekt_answered = ep->tlsid_answered = false;
+	ep->ka_acked = false;
+	ep->rejoining = true;
+	ep_dtls_start(ep);
 }
 
 void
@@ -378,9 +413,24 @@ ep_dtls_timer(struct perc_ep *ep, uint64_t now)
 	if (ep->ssl == NULL || ep->state == PERC_EP_FAILED)
 		return;
 	if (!ep->hs_done) {
+		if (now >= ep->hs_deadline) {
+			ep_fail(ep, "DTLS handshake with the KD did not complete within %u ms (is "
+				"perc-kd running and perc-mdd's tunnel to it up?)",
+				ep->cfg.dtls_timeout_ms);
+			return;
+		}
 		if (DTLSv1_get_timeout(ep->ssl, &tv) == 1 && tv.tv_sec == 0 && tv.tv_usec < 1000 &&
 		    DTLSv1_handle_timeout(ep->ssl) < 0)
 			ssl_fail(ep, "retransmission");
+		return;
+	}
+	if (ep->state == PERC_EP_JOINED && ep->ka_acked &&
+	    now - ep->kd_last_rx >= ep->cfg.kd_timeout_ms) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "no message from the KD for %u ms",
+			 ep->cfg.kd_timeout_ms);
+		rejoin(ep, why);
 		return;
 	}
 	if (ep->state != PERC_EP_LEFT && now >= ep->ka_next) {
@@ -465,7 +515,8 @@ handshake_done(struct perc_ep *ep)
 	if (ep_kd_send(ep, &auth) != 0)
 		return;
 	ep->ka_next = ep_mono_ms() + ep->cfg.keepalive_ms;
-	ep_set_state(ep, PERC_EP_AUTH);
+	if (!ep->rejoining)
+		ep_set_state(ep, PERC_EP_AUTH);
 }
 
 static void
@@ -491,6 +542,7 @@ on_ekt_key(struct perc_ep *ep, const struct perc_kd_msg *m)
 		return;
 	}
 	ack(ep, m->spi);
+	ep->rejoining = false;
 	if (ep->state == PERC_EP_AUTH) {
 		ep->joined_ms = ep_real_ms();
 		ep_set_state(ep, PERC_EP_JOINED);
@@ -507,7 +559,7 @@ on_ekt_step(struct perc_ep *ep, const struct perc_kd_msg *m)
 		ep_log(ep, PERC_EP_LOG_WARN, "EKT_STEP before EKT_KEY ignored");
 		return;
 	}
-	if (perc_kd_step_key(cur->key, cur->len, ep->keys->e2e_salt, ep->keys->e2e_salt_len,
+	if (perc_kd_step_key(cur->key, cur->len, cur->salt, EP_E2E_SALT,
 			     m->spi, m->roster.version, next) != 0) {
 		ep_fail(ep, "EKT_STEP: the key step failed in the crypto library");
 		return;
@@ -523,9 +575,23 @@ on_ekt_step(struct perc_ep *ep, const struct perc_kd_msg *m)
 	ack(ep, m->spi);
 }
 
+static const char *
+kd_err_name(uint16_t code)
+{
+	switch (code) {
+	case PERC_KD_E_TOKEN: return "access token refused";
+	case PERC_KD_E_NOT_AUTHORIZED: return "not authorized (no roster entry for tls-id / fingerprint)";
+	case PERC_KD_E_PROTOCOL: return "protocol error";
+	case PERC_KD_E_PROFILE: return "no double profile negotiated";
+	case PERC_KD_E_REMOVED: return "removed from the conference";
+	default: return "unknown code";
+	}
+}
+
 static void
 kd_handle(struct perc_ep *ep, const struct perc_kd_msg *m)
 {
+	ep->kd_last_rx = ep_mono_ms();
 	switch (m->type) {
 	case PERC_KD_EKT_KEY:
 		if (ep->state == PERC_EP_LEFT)
@@ -539,9 +605,14 @@ kd_handle(struct perc_ep *ep, const struct perc_kd_msg *m)
 		break;
 	case PERC_KD_KEEPALIVE_ACK:
 		ep->st.keepalive_acks++;
+		ep->ka_acked = true;
 		break;
 	case PERC_KD_ERROR:
-		ep_fail(ep, "KD error %u: %s", m->code, m->text);
+		if (ep->state == PERC_EP_LEFT) {
+			ep_log(ep, PERC_EP_LOG_INFO, "KD error %u after BYE: %s", m->code, m->text);
+			break;
+		}
+		ep_fail(ep, "KD error %u (%s): %s", m->code, kd_err_name(m->code), m->text);
 		break;
 	default:
 		ep_log(ep, PERC_EP_LOG_WARN, "unexpected KD message type %u ignored", m->type);

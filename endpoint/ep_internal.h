@@ -79,6 +79,7 @@ struct ep_ekt_key {
 	uint16_t spi;
 	uint8_t len;
 	uint8_t key[32];
+	uint8_t salt[EP_E2E_SALT];  /* conference E2E master salt with it */
 	uint64_t got_ms;        /* monotonic */
 	uint64_t retire_ms;     /* 0: current; else monotonic ms it goes */
 };
@@ -88,6 +89,7 @@ struct ep_rx_slot {
 	uint16_t spi;           /* SPI of the EKT key that brought it */
 	uint16_t epoch;
 	uint8_t e2e[EP_E2E_KEY];
+	uint8_t salt[EP_E2E_SALT];
 	uint64_t got_ms;
 	uint64_t retire_ms;     /* 0: newest of its sender */
 	struct perc_double_key dk;  /* inner = sender's E2E, outer = our rx */
@@ -107,8 +109,6 @@ struct ep_arena {
 	uint8_t rx_outer_key[16], rx_outer_salt[12];
 	bool outer_ok;
 	struct perc_key rx_outer;   /* outer check before the inner layer */
-	uint8_t e2e_salt[32];
-	uint8_t e2e_salt_len;
 	struct ep_ekt_key ekt[EP_MAX_EKT];
 	struct ep_tx_key tx[2];     /* 0 audio, 1 video */
 	struct ep_rx_slot rx[EP_MAX_SENDERS][EP_RX_SLOTS];
@@ -185,6 +185,11 @@ struct perc_ep {
 	bool tlsid_answered;
 	uint64_t ka_next;
 	uint32_t ka_seq;
+	uint64_t kd_last_rx;        /* monotonic ms of the last KD message */
+	uint64_t hs_deadline;       /* handshake must be done by then */
+	bool rejoining;             /* new DTLS association, keys kept meanwhile */
+	bool ka_acked;              /* the KD has answered a KEEPALIVE */
+	unsigned rejoins;
 	bool started;
 
 	/* EKT */
@@ -248,7 +253,8 @@ int ep_tx_rekey(struct perc_ep *ep, unsigned idx);
 /** Install a sender's E2E key from a Full field: 0 new, 1 already held,
  *  -1 stale epoch, -2 engine refused. *slot is set on 0 and 1. */
 int ep_rx_install(struct perc_ep *ep, unsigned sender, uint16_t spi, uint16_t epoch,
-		  const uint8_t *e2e, uint32_t roc, uint64_t now, unsigned *slot);
+		  const uint8_t *e2e, const uint8_t *salt, uint32_t roc, uint64_t now,
+		  unsigned *slot);
 void ep_keys_wipe(struct perc_ep *ep);
 
 /* ep_media.c */

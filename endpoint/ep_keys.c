@@ -11,6 +11,8 @@
 
 #include "ep_internal.h"
 
+static int rx_key_init(struct perc_ep *ep, struct ep_rx_slot *s);
+
 static const struct perc_profile *
 dbl_profile(void)
 {
@@ -35,6 +37,25 @@ ep_install_outer(struct perc_ep *ep, const uint8_t ex[EP_EXPORT_LEN])
 	    PERC_R_OK)
 		return -1;
 	a->outer_ok = true;
+	/* a new DTLS association (the KD restarted): the senders' E2E keys
+	 * stay, their outer half and the outer replay state start again */
+	for (unsigned s = 0; s < EP_MAX_SENDERS; s++) {
+		if (ep->snd[s].used)
+			perc_stream_reset(ep->snd[s].outer_st, 0);
+		for (unsigned i = 0; i < EP_RX_SLOTS; i++) {
+			struct ep_rx_slot *x = &a->rx[s][i];
+
+			if (!x->used)
+				continue;
+			perc_double_key_clear(&x->dk);
+			if (rx_key_init(ep, x) != PERC_R_OK)
+				OPENSSL_cleanse(x, sizeof(*x));
+		}
+	}
+	/* and so do ours, with the new outer half */
+	for (unsigned i = 0; i < 2; i++)
+		if (a->tx[i].valid && ep->state == PERC_EP_JOINED && ep_tx_rekey(ep, i) != 0)
+			return -1;
 	return 0;
 }
 
@@ -87,21 +108,30 @@ ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t len,
 {
 	struct ep_arena *a = ep->keys;
 	struct ep_ekt_key *cur, *slot = NULL;
+	uint8_t s[EP_E2E_SALT];
 	char attr[32];
 
 	if (len != 16 && len != 32)
 		return -1;
-	if (salt != NULL) {
-		if (salt_len != EP_E2E_SALT)
-			return -1;
-		memcpy(a->e2e_salt, salt, salt_len);
-		a->e2e_salt_len = (uint8_t)salt_len;
-	}
-	if (a->e2e_salt_len == 0)
-		return -1;
-	if (ep_ekt_find(ep, spi, now) != NULL)
-		return 0; /* the same key again (a repeated message) */
 	cur = ep_ekt_current(ep);
+	if (salt == NULL && cur != NULL) {
+		memcpy(s, cur->salt, EP_E2E_SALT); /* a step keeps the salt */
+	} else if (salt != NULL && salt_len == EP_E2E_SALT) {
+		memcpy(s, salt, EP_E2E_SALT);
+	} else {
+		return -1;
+	}
+	slot = ep_ekt_find(ep, spi, now);
+	if (slot != NULL) {
+		if (slot->len == len && CRYPTO_memcmp(slot->key, key, len) == 0 &&
+		    CRYPTO_memcmp(slot->salt, s, EP_E2E_SALT) == 0)
+			return 0; /* the same key again (a repeated message) */
+		/* the same SPI with another key: a restarted KD counts again */
+		if (slot == cur)
+			cur = NULL;
+		ekt_drop(slot);
+		slot = NULL;
+	}
 	if (cur != NULL)
 		cur->retire_ms = now + ep->cfg.overlap_ms;
 	for (unsigned i = 0; i < EP_MAX_EKT && slot == NULL; i++)
@@ -118,6 +148,8 @@ ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t len,
 	slot->spi = spi;
 	slot->len = (uint8_t)len;
 	memcpy(slot->key, key, len);
+	memcpy(slot->salt, s, EP_E2E_SALT);
+	OPENSSL_cleanse(s, sizeof(s));
 	slot->got_ms = now;
 	slot->retire_ms = 0;
 	ep->have_ekt = true;
@@ -138,11 +170,12 @@ ep_tx_rekey(struct perc_ep *ep, unsigned idx)
 {
 	struct ep_arena *a = ep->keys;
 	struct ep_tx_key *t = &a->tx[idx];
+	struct ep_ekt_key *cur = ep_ekt_current(ep);
 	uint8_t mk[32], ms[24];
 	char attr[48];
 	int r;
 
-	if (!a->outer_ok || !ep->have_ekt)
+	if (!a->outer_ok || cur == NULL)
 		return -1;
 	if (t->valid)
 		perc_double_key_clear(&t->dk);
@@ -150,7 +183,7 @@ ep_tx_rekey(struct perc_ep *ep, unsigned idx)
 	ep_random(t->e2e, sizeof(t->e2e));
 	memcpy(mk, t->e2e, 16);
 	memcpy(mk + 16, a->tx_outer_key, 16);
-	memcpy(ms, a->e2e_salt, 12);
+	memcpy(ms, cur->salt, 12);
 	memcpy(ms + 12, a->tx_outer_salt, 12);
 	r = perc_double_key_init(&t->dk, ep->eng, dbl_profile(), mk, ms);
 	OPENSSL_cleanse(mk, sizeof(mk));
@@ -175,22 +208,41 @@ rx_drop(struct ep_rx_slot *s)
 	OPENSSL_cleanse(s, sizeof(*s));
 }
 
+/* inner = the sender's E2E key with the salt of its EKT key, outer = our
+ * receive half */
+static int
+rx_key_init(struct perc_ep *ep, struct ep_rx_slot *s)
+{
+	struct ep_arena *a = ep->keys;
+	uint8_t mk[32], ms[24];
+	int r;
+
+	memcpy(mk, s->e2e, 16);
+	memcpy(mk + 16, a->rx_outer_key, 16);
+	memcpy(ms, s->salt, 12);
+	memcpy(ms + 12, a->rx_outer_salt, 12);
+	r = perc_double_key_init(&s->dk, ep->eng, dbl_profile(), mk, ms);
+	OPENSSL_cleanse(mk, sizeof(mk));
+	OPENSSL_cleanse(ms, sizeof(ms));
+	return r;
+}
+
 int
 ep_rx_install(struct perc_ep *ep, unsigned sender, uint16_t spi, uint16_t epoch,
-	      const uint8_t *e2e, uint32_t roc, uint64_t now, unsigned *slot_out)
+	      const uint8_t *e2e, const uint8_t *salt, uint32_t roc, uint64_t now,
+	      unsigned *slot_out)
 {
 	struct ep_arena *a = ep->keys;
 	struct ep_rx_slot *slots = a->rx[sender], *s = NULL;
-	uint8_t mk[32], ms[24];
 	char attr[48];
-	int r;
 
 	for (unsigned i = 0; i < EP_RX_SLOTS; i++) {
 		if (!slots[i].used || slots[i].spi != spi)
 			continue;
 		if (epoch < slots[i].epoch)
 			return -1;
-		if (epoch == slots[i].epoch && CRYPTO_memcmp(slots[i].e2e, e2e, EP_E2E_KEY) == 0) {
+		if (epoch == slots[i].epoch && CRYPTO_memcmp(slots[i].e2e, e2e, EP_E2E_KEY) == 0 &&
+		    CRYPTO_memcmp(slots[i].salt, salt, EP_E2E_SALT) == 0) {
 			*slot_out = i;
 			return 1;
 		}
@@ -213,21 +265,15 @@ ep_rx_install(struct perc_ep *ep, unsigned sender, uint16_t spi, uint16_t epoch,
 	for (unsigned i = 0; i < EP_RX_SLOTS; i++)
 		if (slots[i].used && slots[i].retire_ms == 0)
 			slots[i].retire_ms = now + ep->cfg.overlap_ms;
-	memcpy(mk, e2e, 16);
-	memcpy(mk + 16, a->rx_outer_key, 16);
-	memcpy(ms, a->e2e_salt, 12);
-	memcpy(ms + 12, a->rx_outer_salt, 12);
-	r = perc_double_key_init(&s->dk, ep->eng, dbl_profile(), mk, ms);
-	OPENSSL_cleanse(mk, sizeof(mk));
-	OPENSSL_cleanse(ms, sizeof(ms));
-	if (r != PERC_R_OK) {
+	memcpy(s->e2e, e2e, EP_E2E_KEY);
+	memcpy(s->salt, salt, EP_E2E_SALT);
+	if (rx_key_init(ep, s) != PERC_R_OK) {
 		OPENSSL_cleanse(s, sizeof(*s));
 		return -2;
 	}
 	s->used = true;
 	s->spi = spi;
 	s->epoch = epoch;
-	memcpy(s->e2e, e2e, EP_E2E_KEY);
 	s->got_ms = now;
 	s->retire_ms = 0;
 	s->inner_st = perc_stream_init(s->st_mem, EP_REPLAY_WINDOW, roc);

@@ -341,7 +341,7 @@ take_full(struct perc_ep *ep, int si, uint32_t ssrc, const uint8_t *f, size_t fl
 		ep->st.ekt_fail++;
 		return -1;
 	}
-	r = ep_rx_install(ep, (unsigned)si, pl.spi, pl.epoch, pl.key, pl.roc, now, &slot);
+	r = ep_rx_install(ep, (unsigned)si, pl.spi, pl.epoch, pl.key, k->salt, pl.roc, now, &slot);
 	OPENSSL_cleanse(&pl, sizeof(pl));
 	if (r == -1) {
 		ep->st.ekt_stale_epoch++;
@@ -445,6 +445,8 @@ ep_media_input(struct perc_ep *ep, uint8_t *p, size_t len)
 	struct perc_stream *ost;
 
 	ep->st.rtp_received++;
+	if (ep->state == PERC_EP_LEFT)
+		ep->st.rtp_received_after_leave++;
 	if (!ep->keys->outer_ok || len > EP_PKT_MAX + 256) {
 		ep->st.outer_fail++;
 		return;

@@ -98,6 +98,11 @@ struct perc_ep_config {
 	uint32_t consent_interval_ms; /**< consent request period (1000) */
 	uint32_t consent_timeout_ms; /**< consent lost after this silence (5000) */
 	uint32_t keepalive_ms;       /**< KEEPALIVE period (500) */
+	/** once the KD has answered a KEEPALIVE: silence for this long means
+	 *  the association is gone (KD restart); a new handshake follows,
+	 *  media goes on with the keys held (3000) */
+	uint32_t kd_timeout_ms;
+	uint32_t dtls_timeout_ms;    /**< handshake must complete within (15000) */
 	uint32_t overlap_ms;         /**< old keys accepted after a rekey (250) */
 	/** key log (NSS-like text, docs/endpoint.md); NULL: off. The only
 	 *  place key bytes leave the library. */
@@ -179,6 +184,7 @@ uint16_t perc_ep_local_port(const struct perc_ep *ep);
 #define PERC_EP_FOREACH_COUNTER(_) \
 	_(rtp_sent, "RTP packets sent") \
 	_(rtp_received, "SRTP packets received (any outcome)") \
+	_(rtp_received_after_leave, "SRTP packets received after leaving") \
 	_(e2e_ok, "packets whose outer and inner layers opened") \
 	_(e2e_fail, "inner layer refused (auth, replay, bad sealed header)") \
 	_(e2e_fail_auth, "  of which: inner tag did not verify with any held key") \
@@ -201,7 +207,8 @@ uint16_t perc_ep_local_port(const struct perc_ep *ep);
 	_(not_stun_dtls_rtp, "datagrams of no known kind, or from elsewhere") \
 	_(stun_fail, "STUN responses refused (integrity, tid, parse)") \
 	_(rekeys, "EKT keys installed (EKT_KEY + EKT_STEP)") \
-	_(keepalive_acks, "KEEPALIVE_ACK received")
+	_(keepalive_acks, "KEEPALIVE_ACK received") \
+	_(kd_rejoins, "new DTLS associations after the KD went silent or closed")
 
 struct perc_ep_stats {
 #define PERC_EP_CTR_(f, d) uint64_t f;

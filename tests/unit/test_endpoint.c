@@ -155,15 +155,15 @@ test_receiver_keys(void)
 	si = ep_sender_find(ep, 0x1234, true);
 	CU_ASSERT_FATAL(si >= 0);
 	CU_ASSERT_EQUAL(ep_sender_find(ep, 0x1234, false), si);
-	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 2, 1, e1, 0, now, &slot), 0);
-	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 2, 1, e1, 0, now, &slot2), 1);
+	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 2, 1, e1, salt, 0, now, &slot), 0);
+	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 2, 1, e1, salt, 0, now, &slot2), 1);
 	CU_ASSERT_EQUAL(slot, slot2);
-	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 2, 0, e2, 0, now, &slot2), -1);
-	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 2, 2, e2, 0, now, &slot2), 0);
+	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 2, 0, e2, salt, 0, now, &slot2), -1);
+	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 2, 2, e2, salt, 0, now, &slot2), 0);
 	CU_ASSERT_EQUAL(slot, slot2); /* replaced in place */
 	CU_ASSERT_EQUAL(memcmp(ep->keys->rx[si][slot].e2e, e2, 16), 0);
 	/* a key under a new SPI: the old one is retired after the overlap */
-	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 3, 0, e1, 0, now, &slot2), 0);
+	CU_ASSERT_EQUAL(ep_rx_install(ep, (unsigned)si, 3, 0, e1, salt, 0, now, &slot2), 0);
 	CU_ASSERT_NOT_EQUAL(slot, slot2);
 	CU_ASSERT_EQUAL(ep->keys->rx[si][slot].retire_ms, now + 40);
 	CU_ASSERT_EQUAL(ep->keys->rx[si][slot2].retire_ms, 0);
