@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "perc/double.h"
+#include "perc/ekt.h"
 #include "perc/endpoint.h"
 #include "perc/kdproto.h"
 #include "perc/srtp.h"
@@ -122,6 +123,13 @@ struct ep_sender {
 	struct perc_stream *outer_st;
 	bool seen_pkt;
 	uint32_t top_pkt;                     /* highest sealed pkt_no */
+	/* the sender's newest Full field names an SPI we do not hold (yet:
+	 * its EKT key may still be on its way from the KD; then the field is
+	 * unwrapped when the key arrives) */
+	bool unknown_spi;
+	uint16_t pend_spi;
+	uint8_t pend_len;
+	uint8_t pend_field[PERC_EKT_FIELD_MAX];
 };
 
 struct ep_tx {
@@ -259,6 +267,8 @@ void ep_keys_wipe(struct perc_ep *ep);
 
 /* ep_media.c */
 void ep_media_input(struct perc_ep *ep, uint8_t *p, size_t n);
+/** An EKT key arrived: unwrap the Full fields that were waiting for it. */
+void ep_media_pending(struct perc_ep *ep, uint16_t spi, uint64_t now);
 int ep_sender_find(struct perc_ep *ep, uint32_t ssrc, bool create);
 
 #endif

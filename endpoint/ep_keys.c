@@ -162,6 +162,7 @@ ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t len,
 		if (ep->tx[i].on && ep->state != PERC_EP_LEFT && ep->state != PERC_EP_FAILED &&
 		    ep_tx_rekey(ep, i) != 0)
 			return -1;
+	ep_media_pending(ep, spi, now);
 	return 0;
 }
 

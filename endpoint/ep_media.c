@@ -332,8 +332,16 @@ take_full(struct perc_ep *ep, int si, uint32_t ssrc, const uint8_t *f, size_t fl
 	}
 	k = ep_ekt_find(ep, (uint16_t)spi, now);
 	if (k == NULL) {
+		struct ep_sender *s = &ep->snd[si];
+
 		ep->st.ekt_unknown_spi++;
-		return -1;
+		s->unknown_spi = true;
+		if (flen <= sizeof(s->pend_field)) {
+			s->pend_spi = (uint16_t)spi;
+			s->pend_len = (uint8_t)flen;
+			memcpy(s->pend_field, f, flen);
+		}
+		return -2;
 	}
 	r = perc_ekt_unwrap(k->key, k->len, f, flen, &pl);
 	if (r != PERC_R_OK || pl.key_len != EP_E2E_KEY || pl.ssrc != ssrc) {
@@ -351,7 +359,21 @@ take_full(struct perc_ep *ep, int si, uint32_t ssrc, const uint8_t *f, size_t fl
 		return -1;
 	if (r == 0)
 		ep->st.ekt_full_rx++;
+	ep->snd[si].unknown_spi = false;
+	ep->snd[si].pend_len = 0;
 	return (int)slot;
+}
+
+void
+ep_media_pending(struct perc_ep *ep, uint16_t spi, uint64_t now)
+{
+	for (unsigned i = 0; i < EP_MAX_SENDERS; i++) {
+		struct ep_sender *s = &ep->snd[i];
+
+		if (s->used && s->pend_len > 0 && s->pend_spi == spi &&
+		    take_full(ep, (int)i, s->ssrc, s->pend_field, s->pend_len, now) >= 0)
+			ep->st.ekt_late_unwrap++;
+	}
 }
 
 /* Try the held E2E keys of the sender, the Full field's first, then the
@@ -484,7 +506,17 @@ ep_media_input(struct perc_ep *ep, uint8_t *p, size_t len)
 	perc_replay_update(&ep->snd[si].outer_st->rtp, index);
 	if (flen > 1)
 		first = take_full(ep, si, ssrc, p + n, (size_t)flen, now);
-	r = open_inner(ep, si, first, p, n, (uint32_t)(index >> 16), work, &wlen, &used, now);
+	/* sealed under a key wrapped with an EKT key we do not hold: no
+	 * point in trying the older keys */
+	if (first == -2)
+		r = PERC_R_KEY;
+	else
+		r = open_inner(ep, si, first < 0 ? -1 : first, p, n, (uint32_t)(index >> 16),
+			       work, &wlen, &used, now);
+	/* the sender moved to a key we were not given: not a failure of the
+	 * packet, a key we lack (a leaver, or a rekey that is still on its way) */
+	if (r == PERC_R_AUTH && ep->snd[si].unknown_spi)
+		r = PERC_R_KEY;
 	if (r == PERC_R_KEY) {
 		ep->st.no_key++;
 	} else if (r != PERC_R_OK) {

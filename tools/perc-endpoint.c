@@ -334,7 +334,8 @@ send_media(struct runner *r, uint64_t now)
 	uint8_t buf[16384];
 
 	if (r->next_audio && now >= r->next_audio) {
-		size_t len = 100 + (r->audio_frames * 37u) % 61u; /* 100..160 bytes */
+		/* 100..160 payload bytes with the 28-byte sealed header */
+		size_t len = 72 + (r->audio_frames * 37u) % 61u;
 
 		RAND_bytes(buf, (int)len);
 		perc_ep_send_audio(r->ep, buf, len);
@@ -406,12 +407,14 @@ live_line(struct runner *rs, int n, uint64_t t0)
 	for (int i = 0; i < n; i++) {
 		struct perc_ep_stats s;
 		uint16_t spi = 0;
-		bool has = perc_ep_current_spi(rs[i].ep, &spi);
+		char spis[8] = "-";
 
+		if (perc_ep_current_spi(rs[i].ep, &spi))
+			snprintf(spis, sizeof(spis), "%u", spi);
 		perc_ep_get_stats(rs[i].ep, &s);
-		printf(" | %s %s spi=%s%u tx=%llu rx=%llu ok=%llu fail=%llu", rs[i].id,
-		       perc_ep_state_name(perc_ep_get_state(rs[i].ep)), has ? "" : "-",
-		       has ? spi : 0, (unsigned long long)s.rtp_sent,
+		printf(" | %s %s spi=%s tx=%llu rx=%llu ok=%llu fail=%llu", rs[i].id,
+		       perc_ep_state_name(perc_ep_get_state(rs[i].ep)), spis,
+		       (unsigned long long)s.rtp_sent,
 		       (unsigned long long)s.rtp_received, (unsigned long long)s.e2e_ok,
 		       (unsigned long long)s.e2e_fail);
 	}
@@ -449,9 +452,12 @@ report_one(const struct runner *r)
 	json_object_set_new(o, "e2e_fail", json_integer((json_int_t)s.e2e_fail));
 	json_object_set_new(o, "outer_fail", json_integer((json_int_t)s.outer_fail));
 	json_object_set_new(o, "no_key", json_integer((json_int_t)s.no_key));
-	if (r->left)
+	if (r->left) {
 		json_object_set_new(o, "after_leave_ok",
 				    json_integer((json_int_t)s.after_leave_ok));
+		json_object_set_new(o, "rtp_received_after_leave",
+				    json_integer((json_int_t)s.rtp_received_after_leave));
+	}
 	json_object_set_new(o, "before_join_ok", json_integer((json_int_t)s.before_join_ok));
 	json_object_set_new(o, "left_ms", ms_or_null(perc_ep_left_ms(ep)));
 	json_object_set_new(o, "joined_ms", ms_or_null(perc_ep_joined_ms(ep)));

@@ -197,6 +197,7 @@ uint16_t perc_ep_local_port(const struct perc_ep *ep);
 	_(ekt_unknown_spi, "Full EKT field with an SPI we do not hold") \
 	_(ekt_stale_epoch, "Full EKT field with an older epoch than installed") \
 	_(ekt_full_rx, "Full EKT fields accepted") \
+	_(ekt_late_unwrap, "Full fields unwrapped when their EKT key arrived later") \
 	_(ekt_full_tx, "Full EKT fields sent") \
 	_(no_key, "no inner key known yet for the sender") \
 	_(seq_gap, "packets missing (sequence gaps)") \
