@@ -392,6 +392,8 @@ perc_ep_next_timeout_ms(const struct perc_ep *ep)
 		due = min_due(due, ep->ka_next);
 	if (ep->ssl != NULL && !ep->hs_done)
 		due = min_due(due, ep->hs_deadline);
+	/* retired keys are zeroized on time, not at the next packet */
+	due = min_due(due, ep_keys_next_retire(ep));
 	if (due == 0 || due > now + 1000)
 		return 1000;
 	return due <= now ? 0 : (int)(due - now);

@@ -257,6 +257,8 @@ int ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t 
 struct ep_ekt_key *ep_ekt_find(struct perc_ep *ep, uint16_t spi, uint64_t now);
 struct ep_ekt_key *ep_ekt_current(struct perc_ep *ep);
 void ep_keys_expire(struct perc_ep *ep, uint64_t now);
+/** Monotonic ms of the next key retirement; 0: none pending. */
+uint64_t ep_keys_next_retire(const struct perc_ep *ep);
 int ep_tx_rekey(struct perc_ep *ep, unsigned idx);
 /** Install a sender's E2E key from a Full field: 0 new, 1 already held,
  *  -1 stale epoch, -2 engine refused. *slot is set on 0 and 1. */

@@ -299,6 +299,24 @@ ep_keys_expire(struct perc_ep *ep, uint64_t now)
 				rx_drop(&a->rx[s][i]);
 }
 
+uint64_t
+ep_keys_next_retire(const struct perc_ep *ep)
+{
+	const struct ep_arena *a = ep->keys;
+	uint64_t due = 0;
+
+	for (unsigned i = 0; i < EP_MAX_EKT; i++)
+		if (a->ekt[i].used && a->ekt[i].retire_ms != 0 &&
+		    (due == 0 || a->ekt[i].retire_ms < due))
+			due = a->ekt[i].retire_ms;
+	for (unsigned s = 0; s < EP_MAX_SENDERS; s++)
+		for (unsigned i = 0; i < EP_RX_SLOTS; i++)
+			if (a->rx[s][i].used && a->rx[s][i].retire_ms != 0 &&
+			    (due == 0 || a->rx[s][i].retire_ms < due))
+				due = a->rx[s][i].retire_ms;
+	return due;
+}
+
 void
 ep_keys_wipe(struct perc_ep *ep)
 {
