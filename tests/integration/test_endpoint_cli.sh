@@ -7,7 +7,7 @@
 # SIGTERM. No network namespace needed.
 # usage: test_endpoint_cli.sh PERC_ENDPOINT FAKEKD WORKDIR
 set -u
-EP=$1 FAKE=$2 W=$3
+EP=$(realpath "$1") FAKE=$(realpath "$2") W=$3
 rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
 fail=0
 ok() { echo "ok   $*"; }
