@@ -102,6 +102,7 @@ struct ep_tx_key {
 	bool valid;
 	uint16_t spi;
 	uint8_t e2e[EP_E2E_KEY];
+	uint8_t salt[EP_E2E_SALT];
 	struct perc_double_key dk;  /* inner = our E2E, outer = client_write */
 };
 

@@ -12,6 +12,7 @@
 #include "ep_internal.h"
 
 static int rx_key_init(struct perc_ep *ep, struct ep_rx_slot *s);
+static int tx_key_init(struct perc_ep *ep, struct ep_tx_key *t);
 
 static const struct perc_profile *
 dbl_profile(void)
@@ -52,10 +53,19 @@ ep_install_outer(struct perc_ep *ep, const uint8_t ex[EP_EXPORT_LEN])
 				OPENSSL_cleanse(x, sizeof(*x));
 		}
 	}
-	/* and so do ours, with the new outer half */
-	for (unsigned i = 0; i < 2; i++)
-		if (a->tx[i].valid && ep->state == PERC_EP_JOINED && ep_tx_rekey(ep, i) != 0)
+	/* and so do ours: the same E2E key (receivers hold it), the new
+	 * outer half */
+	for (unsigned i = 0; i < 2; i++) {
+		struct ep_tx_key *t = &a->tx[i];
+
+		if (!t->valid)
+			continue;
+		perc_double_key_clear(&t->dk);
+		if (tx_key_init(ep, t) != PERC_R_OK) {
+			OPENSSL_cleanse(t, sizeof(*t));
 			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -166,15 +176,31 @@ ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t len,
 	return 0;
 }
 
+/* inner = our E2E key with its EKT key's salt, outer = client_write */
+static int
+tx_key_init(struct perc_ep *ep, struct ep_tx_key *t)
+{
+	struct ep_arena *a = ep->keys;
+	uint8_t mk[32], ms[24];
+	int r;
+
+	memcpy(mk, t->e2e, 16);
+	memcpy(mk + 16, a->tx_outer_key, 16);
+	memcpy(ms, t->salt, 12);
+	memcpy(ms + 12, a->tx_outer_salt, 12);
+	r = perc_double_key_init(&t->dk, ep->eng, dbl_profile(), mk, ms);
+	OPENSSL_cleanse(mk, sizeof(mk));
+	OPENSSL_cleanse(ms, sizeof(ms));
+	return r;
+}
+
 int
 ep_tx_rekey(struct perc_ep *ep, unsigned idx)
 {
 	struct ep_arena *a = ep->keys;
 	struct ep_tx_key *t = &a->tx[idx];
 	struct ep_ekt_key *cur = ep_ekt_current(ep);
-	uint8_t mk[32], ms[24];
 	char attr[48];
-	int r;
 
 	if (!a->outer_ok || cur == NULL)
 		return -1;
@@ -182,14 +208,8 @@ ep_tx_rekey(struct perc_ep *ep, unsigned idx)
 		perc_double_key_clear(&t->dk);
 	OPENSSL_cleanse(t, sizeof(*t));
 	ep_random(t->e2e, sizeof(t->e2e));
-	memcpy(mk, t->e2e, 16);
-	memcpy(mk + 16, a->tx_outer_key, 16);
-	memcpy(ms, cur->salt, 12);
-	memcpy(ms + 12, a->tx_outer_salt, 12);
-	r = perc_double_key_init(&t->dk, ep->eng, dbl_profile(), mk, ms);
-	OPENSSL_cleanse(mk, sizeof(mk));
-	OPENSSL_cleanse(ms, sizeof(ms));
-	if (r != PERC_R_OK) {
+	memcpy(t->salt, cur->salt, EP_E2E_SALT);
+	if (tx_key_init(ep, t) != PERC_R_OK) {
 		OPENSSL_cleanse(t, sizeof(*t));
 		return -1;
 	}

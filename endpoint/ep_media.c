@@ -345,9 +345,22 @@ take_full(struct perc_ep *ep, int si, uint32_t ssrc, const uint8_t *f, size_t fl
 	}
 	r = perc_ekt_unwrap(k->key, k->len, f, flen, &pl);
 	if (r != PERC_R_OK || pl.key_len != EP_E2E_KEY || pl.ssrc != ssrc) {
+		struct ep_sender *s = &ep->snd[si];
+
 		OPENSSL_cleanse(&pl, sizeof(pl));
 		ep->st.ekt_fail++;
-		return -1;
+		if (r != PERC_R_AUTH)
+			return -1;
+		/* the same SPI number under another EKT key (a restarted KD
+		 * counts from 1 again) that we do not hold yet: like an
+		 * unknown SPI, wait for that key */
+		s->unknown_spi = true;
+		if (flen <= sizeof(s->pend_field)) {
+			s->pend_spi = (uint16_t)spi;
+			s->pend_len = (uint8_t)flen;
+			memcpy(s->pend_field, f, flen);
+		}
+		return -2;
 	}
 	r = ep_rx_install(ep, (unsigned)si, pl.spi, pl.epoch, pl.key, k->salt, pl.roc, now, &slot);
 	OPENSSL_cleanse(&pl, sizeof(pl));

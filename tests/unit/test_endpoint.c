@@ -436,6 +436,46 @@ test_media_key_race(void)
 	pair_free(&p);
 }
 
+/* A restarted KD hands out SPI 1 again with another key: the sender's Full
+ * field does not unwrap with the old SPI 1 key; it waits for the new one. */
+static void
+test_media_same_spi_new_key(void)
+{
+	struct pair p;
+	uint8_t ekt1[16], ekt1b[16], salt[12], salt2[12], pkt[3][2048], payload[120] = { 0 };
+	size_t len[3];
+	struct perc_ep_stats st;
+
+	pair_new(&p, PERC_EP_AUDIO, 250);
+	ep_random(ekt1, 16);
+	ep_random(ekt1b, 16);
+	ep_random(salt, 12);
+	ep_random(salt2, 12);
+	pair_keys(&p, 1, ekt1, salt, true);
+	perc_ep_send_audio(p.a, payload, 100);
+	len[0] = grab(&p, pkt[0], sizeof(pkt[0]));
+	ep_media_input(p.b, pkt[0], len[0]);
+	CU_ASSERT_EQUAL(ep_ekt_install(p.a, 1, ekt1b, 16, salt2, 12, 1, ep_mono_ms()), 0);
+	CU_ASSERT_EQUAL(perc_ep_spi_count(p.a), 2);
+	for (unsigned i = 1; i < 3; i++) {
+		perc_ep_send_audio(p.a, payload, 100);
+		len[i] = grab(&p, pkt[i], sizeof(pkt[i]));
+	}
+	ep_media_input(p.b, pkt[1], len[1]);
+	perc_ep_get_stats(p.b, &st);
+	CU_ASSERT_EQUAL(st.ekt_fail, 1);
+	CU_ASSERT_EQUAL(st.no_key, 1);
+	CU_ASSERT_EQUAL(st.e2e_fail, 0);
+	CU_ASSERT_EQUAL(ep_ekt_install(p.b, 1, ekt1b, 16, salt2, 12, 1, ep_mono_ms()), 0);
+	perc_ep_get_stats(p.b, &st);
+	CU_ASSERT_EQUAL(st.ekt_late_unwrap, 1);
+	ep_media_input(p.b, pkt[2], len[2]);
+	perc_ep_get_stats(p.b, &st);
+	CU_ASSERT_EQUAL(st.e2e_ok, 2);
+	CU_ASSERT_EQUAL(st.e2e_fail, 0);
+	pair_free(&p);
+}
+
 static void
 test_media_video(void)
 {
@@ -653,6 +693,7 @@ main(void)
 	T_ADD(test_media_inner_fail);
 	T_ADD(test_media_rekey_overlap);
 	T_ADD(test_media_key_race);
+	T_ADD(test_media_same_spi_new_key);
 	T_ADD(test_media_video);
 	T_ADD(test_leave_and_join_checks);
 	T_ADD(test_header_exports_no_key_bytes);
