@@ -86,6 +86,7 @@ ep_set_state(struct perc_ep *ep, enum perc_ep_state s)
 void
 ep_fail(struct perc_ep *ep, const char *fmt, ...)
 {
+	bool member = ep->state == PERC_EP_JOINED || ep->state == PERC_EP_LEFT;
 	va_list ap;
 
 	if (ep->state == PERC_EP_FAILED)
@@ -95,6 +96,11 @@ ep_fail(struct perc_ep *ep, const char *fmt, ...)
 	va_end(ap);
 	ep_log(ep, PERC_EP_LOG_ERR, "%s", ep->failure);
 	ep_set_state(ep, PERC_EP_FAILED);
+	/* refused before joining (pin, profile): tell the KD at once rather
+	 * than leaving it waiting for AUTH; a member that fails stays silent
+	 * and the KD's keepalive timeout removes it */
+	if (!member)
+		ep_dtls_close(ep);
 	/* no media after a failure: drop the sending keys now */
 	for (unsigned i = 0; i < 2; i++) {
 		if (ep->keys->tx[i].valid)

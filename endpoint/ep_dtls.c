@@ -255,6 +255,15 @@ ssl_err:
 }
 
 void
+ep_dtls_close(struct perc_ep *ep)
+{
+	if (ep->ssl != NULL && ep->hs_done) {
+		SSL_shutdown(ep->ssl); /* close_notify through our write BIO */
+		ERR_clear_error();
+	}
+}
+
+void
 ep_dtls_free(struct perc_ep *ep)
 {
 	if (ep->ssl != NULL)

@@ -248,6 +248,8 @@ void ep_dtls_input(struct perc_ep *ep, const uint8_t *p, size_t n);
 void ep_dtls_timer(struct perc_ep *ep, uint64_t now);
 uint64_t ep_dtls_next(const struct perc_ep *ep, uint64_t now);
 void ep_dtls_free(struct perc_ep *ep);
+/** close_notify to the KD (after a refusal before joining). */
+void ep_dtls_close(struct perc_ep *ep);
 int ep_kd_send(struct perc_ep *ep, const struct perc_kd_msg *m);
 int ep_parse_fingerprint(const char *s, uint8_t out[32]);
 

@@ -488,7 +488,11 @@ ep_media_input(struct perc_ep *ep, uint8_t *p, size_t len)
 	}
 	flen = perc_ekt_field_len(p, len);
 	h = perc_rtp_hdr_len(p, (uint32_t)len);
-	if (flen < 0 || h == 0 || (size_t)flen >= len - h) {
+	if (h == 0) {
+		ep->st.outer_fail++; /* not even an RTP header */
+		return;
+	}
+	if (flen < 0 || (size_t)flen >= len - h) {
 		ep->st.ekt_fail++;
 		return;
 	}

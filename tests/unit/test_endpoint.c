@@ -576,6 +576,92 @@ test_leave_and_join_checks(void)
 	pair_free(&p);
 }
 
+/* Bad input is a counted drop, never a crash: every truncation and every
+ * bit flip of a packet, and random datagrams of every kind. */
+static void
+test_garbage_input(void)
+{
+	struct pair p;
+	uint8_t ekt[16], salt[12], pkt[2048], m[2048], payload[100] = { 0 };
+	size_t len, ekt_at;
+	struct perc_ep_stats st;
+	uint64_t inputs = 0;
+	int sock;
+
+	pair_new(&p, PERC_EP_AUDIO, 250);
+	ep_random(ekt, 16);
+	ep_random(salt, 12);
+	pair_keys(&p, 1, ekt, salt, true);
+	perc_ep_send_audio(p.a, payload, sizeof(payload));
+	len = grab(&p, pkt, sizeof(pkt));
+	CU_ASSERT_FATAL(len > 47);
+	ekt_at = len - 47;
+	for (size_t n = 0; n < len; n++) {
+		memcpy(m, pkt, n);
+		ep_media_input(p.b, m, n);
+		inputs++;
+	}
+	/* flips in the SRTP part (covered by the outer tag) never open */
+	for (size_t bit = 0; bit < ekt_at * 8; bit++) {
+		memcpy(m, pkt, len);
+		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		ep_media_input(p.b, m, len);
+		inputs++;
+	}
+	perc_ep_get_stats(p.b, &st);
+	CU_ASSERT_EQUAL(st.rtp_received, inputs);
+	CU_ASSERT_EQUAL(st.e2e_ok, 0);
+	CU_ASSERT(st.outer_fail + st.ekt_fail >= ekt_at * 8);
+	/* flips in the EKT field: outside every tag, refused by the key
+	 * wrap, or only the unauthenticated SPI / epoch / length moved */
+	for (size_t bit = ekt_at * 8; bit < len * 8; bit++) {
+		memcpy(m, pkt, len);
+		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		ep_media_input(p.b, m, len);
+	}
+	perc_ep_get_stats(p.b, &st);
+	CU_ASSERT(st.ekt_fail + st.ekt_unknown_spi > 0);
+	CU_ASSERT_EQUAL(st.e2e_fail_header, 0);
+	/* the packet itself is a replay by now; the next one opens */
+	memcpy(m, pkt, len);
+	ep_media_input(p.b, m, len);
+	perc_ep_get_stats(p.b, &st);
+	CU_ASSERT(st.outer_replay > 0);
+	perc_ep_send_audio(p.a, payload, sizeof(payload));
+	len = grab(&p, pkt, sizeof(pkt));
+	ep_media_input(p.b, pkt, len);
+	perc_ep_get_stats(p.b, &st);
+	CU_ASSERT_EQUAL(st.e2e_ok, 1);
+	/* random datagrams of every first-byte class through the socket */
+	sock = t_udp_socket(NULL);
+	t_ep_point_at(p.b, sock);
+	p.b->started = true;
+	for (unsigned i = 0; i < 400; i++) {
+		struct sockaddr_in to = { .sin_family = AF_INET,
+					  .sin_port = htons(perc_ep_local_port(p.b)),
+					  .sin_addr.s_addr = htonl(0x7f000001) };
+		size_t n = 1 + (size_t)(i * 7919u) % 1400u;
+
+		ep_random(m, n);
+		m[0] = (uint8_t)(i % 4 == 0 ? i % 4 : i % 4 == 1 ? 20 + i % 40 :
+				 i % 4 == 2 ? 128 + i % 64 : 0x00);
+		if (i % 8 == 3 && n > 20) { /* STUN header with the cookie */
+			m[0] = 0x01;
+			m[1] = 0x01;
+			m[4] = 0x21; m[5] = 0x12; m[6] = 0xa4; m[7] = 0x42;
+		}
+		sendto(sock, m, n, 0, (struct sockaddr *)&to, sizeof(to));
+		if (i % 50 == 49)
+			perc_ep_poll(p.b);
+	}
+	perc_ep_poll(p.b);
+	perc_ep_get_stats(p.b, &st);
+	CU_ASSERT(st.stun_fail > 0);
+	CU_ASSERT_EQUAL(perc_ep_get_state(p.b), PERC_EP_JOINED);
+	close(sock);
+	pair_free(&p);
+}
+
 /* ------------------------------------------------------ key by reference */
 static void
 test_header_exports_no_key_bytes(void)
@@ -696,6 +782,7 @@ main(void)
 	T_ADD(test_media_same_spi_new_key);
 	T_ADD(test_media_video);
 	T_ADD(test_leave_and_join_checks);
+	T_ADD(test_garbage_input);
 	T_ADD(test_header_exports_no_key_bytes);
 	T_ADD(test_arena);
 	T_ADD(test_keylog_only_export);

@@ -48,7 +48,7 @@ struct fake {
 	uint8_t ch_tlsid[256], ch_ekt[8], ch_dbl[8];
 	size_t ch_tlsid_len, ch_ekt_len, ch_dbl_len;
 	char token[PERC_KD_MAX_TOKEN + 1];
-	bool got_auth, got_bye;
+	bool got_auth, got_bye, got_close;
 	uint16_t acks[16];
 	unsigned nacks, keepalives, handshakes;
 	/* relay */
@@ -311,6 +311,8 @@ f_dtls(struct fake *f, const uint8_t *p, size_t n)
 		if (perc_kd_decode(buf, (size_t)r, &m) == PERC_R_OK)
 			f_kd_msg(f, &m);
 	}
+	if (SSL_get_error(f->ssl, r) == SSL_ERROR_ZERO_RETURN)
+		f->got_close = true;
 	ERR_clear_error();
 	f_flush(f);
 }
@@ -556,6 +558,8 @@ test_wrong_pin(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(perc_ep_failure(ep), pki.kd.fp + 8));
 	CU_ASSERT_PTR_NOT_NULL(strstr(perc_ep_failure(ep), "does not match the pinned"));
 	CU_ASSERT_FALSE(f.got_auth); /* not even the token went out */
+	run(&f, ep, 100, NULL);
+	CU_ASSERT_TRUE(f.got_close); /* but a close_notify did */
 	CU_ASSERT_EQUAL(s.rtp_sent, 0);
 	CU_ASSERT_EQUAL(perc_ep_joined_ms(ep), 0);
 	perc_ep_destroy(ep);
