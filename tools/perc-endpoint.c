@@ -5,6 +5,7 @@
  * arrives, write a JSON report.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -614,7 +615,10 @@ main(int argc, char **argv)
 	if (load_spec(spec, rs, &n) != 0)
 		goto out2;
 	if (keylog != NULL) {
-		kl = fopen(keylog, "a");
+		/* key material: readable by the owner only */
+		int kfd = open(keylog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+		kl = kfd >= 0 ? fdopen(kfd, "a") : NULL;
 		if (kl == NULL) {
 			fprintf(stderr, "perc-endpoint: cannot open key log %s: %s\n", keylog,
 				strerror(errno));
