@@ -550,6 +550,7 @@ on_ekt_key(struct perc_ep *ep, const struct perc_kd_msg *m)
 		ep_fail(ep, "cannot install the EKT key of SPI %u", m->spi);
 		return;
 	}
+	ep_ekt_set_ttl(ep, m->spi, m->ttl);
 	ack(ep, m->spi);
 	ep->rejoining = false;
 	if (ep->state == PERC_EP_AUTH) {

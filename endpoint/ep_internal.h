@@ -83,6 +83,7 @@ struct ep_ekt_key {
 	uint8_t salt[EP_E2E_SALT];  /* conference E2E master salt with it */
 	uint64_t got_ms;        /* monotonic */
 	uint64_t retire_ms;     /* 0: current; else monotonic ms it goes */
+	uint64_t ttl_ms;        /* ekt_ttl (RFC 8870): gone at got_ms + ttl_ms; 0: none */
 };
 
 struct ep_rx_slot {
@@ -259,6 +260,8 @@ int ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t 
 		   const uint8_t *salt, size_t salt_len, uint32_t roster_version, uint64_t now);
 struct ep_ekt_key *ep_ekt_find(struct perc_ep *ep, uint16_t spi, uint64_t now);
 struct ep_ekt_key *ep_ekt_current(struct perc_ep *ep);
+/** The EKT_KEY's ekt_ttl in seconds for the key of spi (0: no limit). */
+void ep_ekt_set_ttl(struct perc_ep *ep, uint16_t spi, uint32_t ttl_s);
 void ep_keys_expire(struct perc_ep *ep, uint64_t now);
 /** Monotonic ms of the next key retirement; 0: none pending. */
 uint64_t ep_keys_next_retire(const struct perc_ep *ep);

@@ -84,7 +84,8 @@ ep_ekt_find(struct perc_ep *ep, uint16_t spi, uint64_t now)
 	for (unsigned i = 0; i < EP_MAX_EKT; i++) {
 		struct ep_ekt_key *k = &ep->keys->ekt[i];
 
-		if (k->used && k->spi == spi && (k->retire_ms == 0 || now < k->retire_ms))
+		if (k->used && k->spi == spi && (k->retire_ms == 0 || now < k->retire_ms) &&
+		    (k->ttl_ms == 0 || now < k->got_ms + k->ttl_ms))
 			return k;
 	}
 	return NULL;
@@ -119,11 +120,14 @@ ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t len,
 	struct ep_arena *a = ep->keys;
 	struct ep_ekt_key *cur, *slot = NULL;
 	uint8_t s[EP_E2E_SALT];
+	uint64_t ttl = 0;
 	char attr[32];
 
 	if (len != 16 && len != 32)
 		return -1;
 	cur = ep_ekt_current(ep);
+	if (cur != NULL)
+		ttl = cur->ttl_ms; /* a step keeps the lifetime; EKT_KEY sets its own */
 	if (salt == NULL && cur != NULL) {
 		memcpy(s, cur->salt, EP_E2E_SALT); /* a step keeps the salt */
 	} else if (salt != NULL && salt_len == EP_E2E_SALT) {
@@ -162,6 +166,7 @@ ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t len,
 	OPENSSL_cleanse(s, sizeof(s));
 	slot->got_ms = now;
 	slot->retire_ms = 0;
+	slot->ttl_ms = ttl;
 	ep->have_ekt = true;
 	ep->cur_spi = spi;
 	ep->st.rekeys++;
@@ -305,13 +310,39 @@ ep_rx_install(struct perc_ep *ep, unsigned sender, uint16_t spi, uint16_t epoch,
 }
 
 void
+ep_ekt_set_ttl(struct perc_ep *ep, uint16_t spi, uint32_t ttl_s)
+{
+	for (unsigned i = 0; i < EP_MAX_EKT; i++)
+		if (ep->keys->ekt[i].used && ep->keys->ekt[i].spi == spi &&
+		    ep->keys->ekt[i].retire_ms == 0)
+			ep->keys->ekt[i].ttl_ms = (uint64_t)ttl_s * 1000u;
+}
+
+static uint64_t
+ekt_gone_at(const struct ep_ekt_key *k)
+{
+	uint64_t t = k->ttl_ms ? k->got_ms + k->ttl_ms : 0;
+
+	if (k->retire_ms != 0 && (t == 0 || k->retire_ms < t))
+		t = k->retire_ms;
+	return t;
+}
+
+void
 ep_keys_expire(struct perc_ep *ep, uint64_t now)
 {
 	struct ep_arena *a = ep->keys;
 
-	for (unsigned i = 0; i < EP_MAX_EKT; i++)
-		if (a->ekt[i].used && a->ekt[i].retire_ms != 0 && now >= a->ekt[i].retire_ms)
-			ekt_drop(&a->ekt[i]);
+	for (unsigned i = 0; i < EP_MAX_EKT; i++) {
+		uint64_t t = ekt_gone_at(&a->ekt[i]);
+
+		if (!a->ekt[i].used || t == 0 || now < t)
+			continue;
+		if (a->ekt[i].retire_ms == 0)
+			ep_log(ep, PERC_EP_LOG_WARN, "EKT key of SPI %u reached its TTL with no "
+			       "newer key from the KD: no more media under it", a->ekt[i].spi);
+		ekt_drop(&a->ekt[i]);
+	}
 	for (unsigned s = 0; s < EP_MAX_SENDERS; s++)
 		for (unsigned i = 0; i < EP_RX_SLOTS; i++)
 			if (a->rx[s][i].used && a->rx[s][i].retire_ms != 0 &&
@@ -325,10 +356,12 @@ ep_keys_next_retire(const struct perc_ep *ep)
 	const struct ep_arena *a = ep->keys;
 	uint64_t due = 0;
 
-	for (unsigned i = 0; i < EP_MAX_EKT; i++)
-		if (a->ekt[i].used && a->ekt[i].retire_ms != 0 &&
-		    (due == 0 || a->ekt[i].retire_ms < due))
-			due = a->ekt[i].retire_ms;
+	for (unsigned i = 0; i < EP_MAX_EKT; i++) {
+		uint64_t t = a->ekt[i].used ? ekt_gone_at(&a->ekt[i]) : 0;
+
+		if (t != 0 && (due == 0 || t < due))
+			due = t;
+	}
 	for (unsigned s = 0; s < EP_MAX_SENDERS; s++)
 		for (unsigned i = 0; i < EP_RX_SLOTS; i++)
 			if (a->rx[s][i].used && a->rx[s][i].retire_ms != 0 &&

@@ -143,6 +143,11 @@ test_receiver_keys(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(old);
 	CU_ASSERT_PTR_NULL(ep_ekt_find(ep, 1, now + 40));
 	CU_ASSERT_PTR_NOT_NULL(ep_ekt_find(ep, 2, now + 100000));
+	/* ekt_ttl: the key is gone after its lifetime; a step inherits it */
+	ep_ekt_set_ttl(ep, 2, 5);
+	CU_ASSERT_PTR_NOT_NULL(ep_ekt_find(ep, 2, now + 4999));
+	CU_ASSERT_PTR_NULL(ep_ekt_find(ep, 2, now + 5000));
+	CU_ASSERT_EQUAL(ep_keys_next_retire(ep), now + 40);
 	/* a repeated EKT_KEY for the same SPI changes nothing */
 	CU_ASSERT_EQUAL(ep_ekt_install(ep, 2, k2, 16, NULL, 0, 2, now), 0);
 	CU_ASSERT_EQUAL(perc_ep_spi_count(ep), 2);
@@ -150,6 +155,10 @@ test_receiver_keys(void)
 	ep_keys_expire(ep, now + 40);
 	CU_ASSERT_FALSE(old->used);
 	CU_ASSERT_EQUAL(memcmp(old->key, zero, sizeof(old->key)), 0);
+	CU_ASSERT_EQUAL(ep_keys_next_retire(ep), now + 5000);
+	ep_keys_expire(ep, now + 5000);
+	CU_ASSERT_PTR_NULL(ep_ekt_current(ep));
+	CU_ASSERT_EQUAL(ep_ekt_install(ep, 2, k2, 16, salt, 12, 2, now), 0);
 
 	/* a sender's E2E keys: epochs, repeats, a new SPI */
 	si = ep_sender_find(ep, 0x1234, true);
