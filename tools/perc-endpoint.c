@@ -370,7 +370,8 @@ runner_due(const struct runner *r, uint64_t t0)
 		d = t0 + (uint64_t)r->start_ms;
 	if (r->started && !r->left && r->leave_ms >= 0)
 		DUE(t0 + (uint64_t)r->leave_ms);
-	if (r->started && !r->left) {
+	/* media timers only run while joined (they lag behind otherwise) */
+	if (r->started && !r->left && perc_ep_get_state(r->ep) == PERC_EP_JOINED) {
 		DUE(r->next_audio);
 		DUE(r->next_video);
 	}
@@ -517,6 +518,15 @@ free_runner(struct runner *r)
 	free(r->fp);
 }
 
+static bool
+all_failed(struct runner *rs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (perc_ep_get_state(rs[i].ep) != PERC_EP_FAILED)
+			return false;
+	return true;
+}
+
 static int
 run(struct runner *rs, int n, double duration, bool live)
 {
@@ -561,6 +571,8 @@ run(struct runner *rs, int n, double duration, bool live)
 			live_line(rs, n, t0);
 			next_live += 1000;
 		}
+		if (all_failed(rs, n))
+			break; /* nothing left to run */
 	}
 	close(efd);
 	return 0;
