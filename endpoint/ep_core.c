@@ -431,7 +431,9 @@ ep_input(struct perc_ep *ep, uint8_t *p, size_t n, const struct sockaddr_in *fro
 void
 perc_ep_poll(struct perc_ep *ep)
 {
-	uint8_t buf[EP_PKT_MAX + 512];
+	/* a whole DTLS flight may come as one datagram (the KD's output of
+	 * one step, relayed by the MDD): room for the largest UDP payload */
+	static uint8_t buf[65536];
 	uint64_t now;
 
 	for (int i = 0; i < 256; i++) {
