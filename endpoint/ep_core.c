@@ -431,15 +431,14 @@ ep_input(struct perc_ep *ep, uint8_t *p, size_t n, const struct sockaddr_in *fro
 void
 perc_ep_poll(struct perc_ep *ep)
 {
-	/* a whole DTLS flight may come as one datagram (the KD's output of
-	 * one step, relayed by the MDD): room for the largest UDP payload */
-	static uint8_t buf[65536];
+	uint8_t *buf = ep->rxbuf;
 	uint64_t now;
 
 	for (int i = 0; i < 256; i++) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(ep->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		ssize_t n = recvfrom(ep->fd, buf, sizeof(ep->rxbuf), 0, (struct sockaddr *)&from,
+				     &fl);
 
 		if (n < 0)
 			break;

@@ -218,6 +218,10 @@ struct perc_ep {
 	struct perc_stream *fresh_st;   /* an unseen stream, for index guesses */
 	uint64_t fresh_mem[EP_STREAM_MEM / 8];
 
+	/* a whole DTLS flight may come as one datagram (the KD's output of
+	 * one step, relayed by the MDD): room for the largest UDP payload */
+	uint8_t rxbuf[65536];
+
 	struct perc_ep_stats st;
 	uint32_t lat_hist[EP_LAT_BINS];
 	uint64_t lat_n;
