@@ -557,6 +557,18 @@ def main():
           "UnsupportedVersion: counted, reconnects back off (%s ms)" % (t or {}).get("backoff_ms"), t)
     check("does not speak tunnel version" in open(W + "/mdd.log").read(), "log: UnsupportedVersion")
     kd_stop()
+
+    # a "KD" that accepts TCP and never speaks TLS: the handshake times out
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(KD_PORT)))
+    ls.listen(8)
+    f0 = stats().get("tunnel", {}).get("failures", 0)
+    t = wait_for(lambda: (lambda t: t if "TLS handshake" in t.get("last_error", "") else None)(
+        stats().get("tunnel", {})), 12, step=0.3)
+    check(t and t.get("failures", 0) > f0 and not t.get("connected"),
+          "a KD that never answers the TLS handshake: given up after 5 s, retried", t)
+    ls.close()
     print("mdctl: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
