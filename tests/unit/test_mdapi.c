@@ -197,6 +197,48 @@ test_timers_and_ids(void)
 	CU_ASSERT_EQUAL(mdd_backoff_next(3200), 5000);
 }
 
+/* Mutated valid requests (fixed seed): the parser answers 0, or -1 with a
+ * message, never anything else (run under ASan to catch reads past the end). */
+static void
+test_mutations(void)
+{
+	static const char *const good[] = {
+		"{\"op\":\"endpoint_add\",\"conference\":\"c1\",\"id\":\"a\","
+		"\"remote_ufrag\":\"abcd\",\"ufrag\":\"wxyz\",\"pwd\":\"0123456789012345678901\"}",
+		"{\"op\":\"conference_delete\",\"id\":\"c1\"}",
+		"{\"op\":\"list\"}",
+	};
+	struct mdd_api_req r;
+	char buf[256], err[512];
+	unsigned seed = 12345, ok = 0, refused = 0;
+
+	for (int it = 0; it < 20000; it++) {
+		const char *g = good[it % 3];
+		size_t n = strlen(g);
+		int rc;
+
+		memcpy(buf, g, n);
+		for (int k = 0; k < 1 + it % 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[(seed >> 8) % n] = (char)(seed >> 20);
+		}
+		seed = seed * 1103515245u + 12345u;
+		if (seed % 5 == 0)
+			n = (seed >> 8) % n; /* cut short too */
+		err[0] = '\0';
+		rc = mdd_api_parse(buf, n, &r, err, sizeof(err));
+		CU_ASSERT(rc == 0 || rc == -1);
+		if (rc == 0)
+			ok++;
+		else if (err[0] != '\0')
+			refused++;
+		else
+			CU_FAIL("refused without a message");
+	}
+	CU_ASSERT(ok > 0);
+	CU_ASSERT(refused > 0);
+}
+
 /* A one-endpoint directory for mdd_ice_check: MDD ufrag "mddu", remote
  * ufrag "epuf", pwd below. */
 static const char ep_pwd[] = "abcdefghijklmnopqrstuvwx";
@@ -289,5 +331,6 @@ main(void)
 	T_ADD(test_username);
 	T_ADD(test_timers_and_ids);
 	T_ADD(test_ice_check);
+	T_ADD(test_mutations);
 	return t_run();
 }
