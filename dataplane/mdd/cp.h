@@ -75,6 +75,9 @@ void mdd_cp_poll(struct mdd *m);
 /** Close sockets, EndpointDisconnect nothing (the KD sees the tunnel go). */
 void mdd_cp_fini(struct mdd *m);
 
+/** Add the control plane's "ice" counters and "tunnel" state to root. */
+void mdd_cp_stats(json_t *root);
+
 /** CLOCK_MONOTONIC in ms. */
 uint64_t mdd_now_ms(void);
 

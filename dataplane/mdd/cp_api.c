@@ -327,16 +327,24 @@ op_list(struct mdd *m)
 	return json_pack("{s:b,s:o}", "ok", 1, "conferences", confs);
 }
 
-static json_t *
-op_stats(struct mdd *m)
+void
+mdd_cp_stats(json_t *root)
 {
-	json_t *root = mdd_stats_obj(m), *ice = json_object();
+	json_t *ice = json_object();
 
 	for (unsigned i = 0; i < MDD_CP__COUNT; i++)
 		json_object_set_new(ice, cp_names[i], json_integer((json_int_t)g_cp.c[i]));
-	json_object_set_new(root, "ok", json_true());
 	json_object_set_new(root, "ice", ice);
 	json_object_set_new(root, "tunnel", mdd_tun_stats());
+}
+
+static json_t *
+op_stats(struct mdd *m)
+{
+	json_t *root = mdd_stats_obj(m);
+
+	json_object_set_new(root, "ok", json_true());
+	mdd_cp_stats(root);
 	return root;
 }
 
