@@ -24,6 +24,8 @@
 
 #define API_CLIENTS 16
 #define API_OUT_MAX (4u << 20)
+/* a connection that sends nothing this long gives its slot back */
+#define API_IDLE_MS 300000u
 
 struct mdd_cp g_cp;
 
@@ -34,6 +36,7 @@ struct client {
 	char *out;
 	size_t out_len, out_cap;
 	bool closing;            /* close once out is written */
+	uint64_t active_ms;      /* last request or accept */
 };
 
 static int listen_fd = -1;
@@ -409,6 +412,7 @@ client_read(struct mdd *m, struct client *c)
 			size_t ll = (size_t)(nl - c->in), rest = c->in_len - ll - 1;
 			size_t l2 = ll > 0 && c->in[ll - 1] == '\r' ? ll - 1 : ll;
 
+			c->active_ms = mdd_now_ms();
 			if (l2 > 0)
 				reply(c, handle(m, c->in, l2));
 			memmove(c->in, nl + 1, rest);
@@ -459,13 +463,17 @@ mdd_api_poll(struct mdd *m)
 	pf[n].fd = listen_fd;
 	pf[n].events = POLLIN;
 	map[n++] = -1;
-	for (int i = 0; i < API_CLIENTS; i++)
+	for (int i = 0; i < API_CLIENTS; i++) {
+		if (clients[i].fd >= 0 && ((clients[i].closing && clients[i].out_len == 0) ||
+					   mdd_now_ms() - clients[i].active_ms > API_IDLE_MS))
+			client_close(&clients[i]); /* nothing left to say, or idle */
 		if (clients[i].fd >= 0) {
 			pf[n].fd = clients[i].fd;
 			pf[n].events = (short)((clients[i].closing ? 0 : POLLIN) |
 					       (clients[i].out_len ? POLLOUT : 0));
 			map[n++] = i;
 		}
+	}
 	if (poll(pf, (nfds_t)n, 0) <= 0)
 		return;
 	for (int k = 1; k < n; k++) {
@@ -495,6 +503,7 @@ mdd_api_poll(struct mdd *m)
 				continue;
 			}
 			clients[i].fd = fd;
+			clients[i].active_ms = mdd_now_ms();
 		}
 	}
 }

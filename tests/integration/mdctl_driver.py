@@ -367,6 +367,34 @@ def main():
             check(False, "malformed request (%s): ok:false" % what, e)
     rc, out, _ = ctl("raw", '{"op":"list"}')
     check(rc == 0 and out["ok"], "daemon still serves after malformed requests")
+    # 16 clients at once; the 17th is told so; two requests on one connection
+    idle = []
+    for _ in range(16):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(SOCK)
+        idle.append(c)
+    time.sleep(0.3)
+    try:
+        r = raw_request(b'{"op":"list"}\n')
+    except (OSError, ValueError) as e:
+        r = {"error": str(e)}
+    check(r.get("ok") is False and "too many" in r.get("error", ""), "a 17th API client is refused", r)
+    idle[0].sendall(b'{"op":"list"}\n{"op":"stats"}\n')
+    idle[0].settimeout(5)
+    data = b""
+    while data.count(b"\n") < 2:
+        chunk = idle[0].recv(1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    lines = [json.loads(x) for x in data.split(b"\n") if x]
+    check(len(lines) == 2 and "conferences" in lines[0] and "tunnel" in lines[1],
+          "two requests on one connection, answered in order")
+    for c in idle:
+        c.close()
+    time.sleep(0.3)
+    rc, out, _ = ctl("list")
+    check(rc == 0, "served again once clients left")
     ls = listing()
     check(ls.get(("c1", "A"), {}).get("state") == "waiting_ice" and
           ls.get(("c1", "B"), {}).get("state") == "waiting_ice", "list: A and B waiting_ice", ls)
