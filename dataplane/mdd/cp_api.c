@@ -160,12 +160,15 @@ op_conf_create(struct mdd *m, const struct mdd_api_req *r)
 {
 	char err[256];
 
-	if (mdd_conf_create(m, r->conf, MDD_API_CONF_LEGS, err, sizeof(err)) == NULL)
+	/* every stream of every leg gets an outbound context per slot when
+	 * the leg is made: the bound is memory, not speed */
+	if (mdd_conf_create(m, r->conf, r->max_endpoints, err, sizeof(err)) == NULL)
 		return error_resp(err);
-	printf("perc-mdd: conference %s created (API)\n", r->conf);
+	printf("perc-mdd: conference %s created (API, up to %u endpoints)\n", r->conf,
+	       r->max_endpoints);
 	fflush(stdout);
 	return json_pack("{s:b,s:s,s:i}", "ok", 1, "id", r->conf, "max_endpoints",
-			 MDD_API_CONF_LEGS);
+			 (int)r->max_endpoints);
 }
 
 static json_t *

@@ -355,6 +355,15 @@ def main():
     check(rc == 1, "endpoint add to a missing conference refused", out)
     rc, out, _ = ctl("endpoint", "add", "c1", "Y", "--remote-ufrag", "epYufrag", "--ufrag", "yyyy", "--pwd", "short")
     check(rc == 1 and "pwd" in out["error"], "endpoint add with a short pwd refused", out)
+    rc, out, _ = ctl("conference", "create", "c2", "--max-endpoints", "2")
+    check(rc == 0 and out.get("max_endpoints") == 2, "conference create c2 --max-endpoints 2", out)
+    r = [ctl("endpoint", "add", "c2", e, "--remote-ufrag", "rem" + e)[0] for e in ("x1", "x2", "x3")]
+    check(r == [0, 0, 1], "c2 takes two endpoints, refuses a third", r)
+    r = [ctl("endpoint", "remove", "c2", "x1")[0], ctl("endpoint", "add", "c2", "x3", "--remote-ufrag", "remx3")[0]]
+    check(r == [0, 0] and ("c2", "x3") in listing() and ("c2", "x1") not in listing(),
+          "a freed slot is taken by the next endpoint", r)
+    rc, out, _ = ctl("conference", "delete", "c2")
+    check(rc == 0 and out.get("endpoints_removed") == 2, "conference delete c2", out)
     for line, what in ((b"this is not json\n", "not JSON"), (b'{"op":"nope"}\n', "unknown op"),
                        (b'{"op":"endpoint_add","conference":"c1"}\n', "missing fields"),
                        (b'{"op":"list","extra":1}\n', "unknown field"),

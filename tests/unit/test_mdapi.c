@@ -24,6 +24,10 @@ test_ops(void)
 	CU_ASSERT_EQUAL(parse("{\"op\":\"conference_create\",\"id\":\"c1\"}", &r, err), 0);
 	CU_ASSERT_EQUAL(r.op, MDD_API_CONF_CREATE);
 	CU_ASSERT_STRING_EQUAL(r.conf, "c1");
+	CU_ASSERT_EQUAL(r.max_endpoints, MDD_API_CONF_LEGS_DEFAULT);
+	CU_ASSERT_EQUAL(parse("{\"op\":\"conference_create\",\"id\":\"c2\",\"max_endpoints\":100}",
+			      &r, err), 0);
+	CU_ASSERT_EQUAL(r.max_endpoints, 100);
 	CU_ASSERT_EQUAL(parse("{\"op\":\"conference_delete\",\"id\":\"c1\"}", &r, err), 0);
 	CU_ASSERT_EQUAL(r.op, MDD_API_CONF_DELETE);
 	CU_ASSERT_EQUAL(parse("{\"op\":\"endpoint_add\",\"conference\":\"c1\",\"id\":\"a\","
@@ -71,6 +75,10 @@ test_refusals(void)
 		{ "{\"op\":\"conference_create\",\"id\":\"a\\u0001\"}", "conference id" },
 		{ "{\"op\":\"conference_create\",\"id\":\"0123456789012345678901234567890123456789"
 		  "012345678901234567890123456789\"}", "longer" },
+		{ "{\"op\":\"conference_create\",\"id\":\"c\",\"max_endpoints\":1}", "max_endpoints" },
+		{ "{\"op\":\"conference_create\",\"id\":\"c\",\"max_endpoints\":1025}", "max_endpoints" },
+		{ "{\"op\":\"conference_create\",\"id\":\"c\",\"max_endpoints\":\"9\"}", "max_endpoints" },
+		{ "{\"op\":\"conference_delete\",\"id\":\"c\",\"max_endpoints\":9}", "unknown field" },
 		{ "{\"op\":\"endpoint_add\",\"conference\":\"c1\"}", "needs \"id\"" },
 		{ "{\"op\":\"endpoint_add\",\"conference\":\"c1\",\"id\":\"a\"}", "remote_ufrag" },
 		{ "{\"op\":\"endpoint_add\",\"conference\":\"c1\",\"id\":\"a\",\"remote_ufrag\":\"ab\"}",
