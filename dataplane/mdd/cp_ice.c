@@ -47,8 +47,10 @@ mdd_ice_state(const struct mdd_leg *l)
  * alone are one request per endpoint every few seconds). Control thread
  * only: no concurrent readers. */
 struct ufrag_key {
-	char s[MDD_ICE_CRED_MAX + 1];
-};
+	/* NUL-padded; a multiple of 4 bytes, since rte_jhash reads whole
+	 * 32-bit words (a 257-byte key would be read past its end) */
+	char s[RTE_ALIGN_CEIL(MDD_ICE_CRED_MAX + 1, 4)];
+} __rte_aligned(4);
 
 static struct rte_hash *by_ufrag, *by_uuid;
 
@@ -118,13 +120,27 @@ mdd_ice_leg_index(struct mdd_leg *l)
 	return rte_hash_add_key_data(by_ufrag, &k, l) == 0 ? 0 : -1;
 }
 
+/* An association id as a hash key: rte_jhash loads 32-bit words, so the
+ * key is copied to an aligned buffer (ids sit at odd offsets in messages). */
+struct uuid_key {
+	uint32_t w[4];
+};
+
+static void
+uuid_key(struct uuid_key *k, const uint8_t uuid[16])
+{
+	memcpy(k->w, uuid, 16);
+}
+
 struct mdd_leg *
 mdd_ice_leg_by_uuid(struct mdd *m, const uint8_t uuid[16])
 {
+	struct uuid_key k;
 	void *data;
 
 	(void)m;
-	return rte_hash_lookup_data(by_uuid, uuid, &data) >= 0 ? data : NULL;
+	uuid_key(&k, uuid);
+	return rte_hash_lookup_data(by_uuid, &k, &data) >= 0 ? data : NULL;
 }
 
 /* A new association for l (its first DTLS record, or the first after an
@@ -132,12 +148,15 @@ mdd_ice_leg_by_uuid(struct mdd *m, const uint8_t uuid[16])
 static int
 uuid_set(struct mdd_leg *l)
 {
+	struct uuid_key k;
+
 	for (int tries = 0; tries < 4; tries++) {
 		if (mdd_uuid_v4(l->uuid) != 0)
 			return -1;
-		if (rte_hash_lookup(by_uuid, l->uuid) >= 0)
+		uuid_key(&k, l->uuid);
+		if (rte_hash_lookup(by_uuid, &k) >= 0)
 			continue; /* 2^-122: never, but a duplicate must not alias */
-		if (rte_hash_add_key_data(by_uuid, l->uuid, l) != 0)
+		if (rte_hash_add_key_data(by_uuid, &k, l) != 0)
 			return -1;
 		l->has_uuid = true;
 		return 0;
@@ -148,13 +167,16 @@ uuid_set(struct mdd_leg *l)
 void
 mdd_ice_disconnect(struct mdd_leg *l)
 {
+	struct uuid_key k;
+
 	if (!l->has_uuid)
 		return;
 	if (mdd_tun_send_disconnect(l->uuid) == 0)
 		g_cp.c[MDD_CP_disconnects_sent]++;
 	else
 		g_cp.c[MDD_CP_disconnects_unsent]++;
-	rte_hash_del_key(by_uuid, l->uuid);
+	uuid_key(&k, l->uuid);
+	rte_hash_del_key(by_uuid, &k);
 	l->has_uuid = false;
 }
 
