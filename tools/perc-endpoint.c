@@ -471,6 +471,7 @@ report_one(const struct runner *r)
 		json_object_set_new(j, "spi", json_integer(si.spi));
 		json_object_set_new(j, "received_ms", json_integer(si.received_ms));
 		json_object_set_new(j, "first_send_ms", ms_or_null(si.first_send_ms));
+		json_object_set_new(j, "replaced_ms", ms_or_null(si.replaced_ms));
 		json_object_set_new(j, "roster_version", json_integer(si.roster_version));
 		json_array_append_new(spis, j);
 	}
