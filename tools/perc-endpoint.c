@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "perc/endpoint.h"
@@ -625,6 +626,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* OpenSSL's own secrets (the endpoints' private keys) in its locked,
+	 * never-dumped secure heap; libperc_ep keeps the media keys in its
+	 * own arena. Best effort: without it OpenSSL uses the normal heap. */
+	if (CRYPTO_secure_malloc_init(1u << 18, 16) != 1 && verbose)
+		fprintf(stderr, "perc-endpoint: no OpenSSL secure heap (mlock limit?)\n");
 	if (load_spec(spec, rs, &n) != 0)
 		goto out2;
 	if (keylog != NULL) {
@@ -652,6 +658,9 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	run(rs, n, duration, live);
+	if (verbose)
+		fprintf(stderr, "perc-endpoint: OpenSSL secure heap in use: %zu bytes\n",
+			CRYPTO_secure_used());
 	for (int i = 0; i < n; i++)
 		if (perc_ep_get_state(rs[i].ep) == PERC_EP_FAILED) {
 			fprintf(stderr, "perc-endpoint: %s failed: %s\n", rs[i].id,
