@@ -279,6 +279,11 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 	r->start_ms = json_is_number(v) ? (int64_t)(json_number_value(v) * 1000) : 0;
 	v = json_object_get(e, "leave_s");
 	r->leave_ms = json_is_number(v) ? (int64_t)(json_number_value(v) * 1000) : -1;
+	if (r->start_ms < 0 || (json_is_number(v) && r->leave_ms < r->start_ms)) {
+		fprintf(stderr, "perc-endpoint: spec: %s: start_s must be >= 0 and leave_s null "
+			"or >= start_s\n", r->id);
+		return -1;
+	}
 	r->cfg.id = r->id;
 	r->cfg.conference = r->conf;
 	r->cfg.cert_file = r->cert;
@@ -324,6 +329,12 @@ load_spec(const char *file, struct runner *rs, int *n)
 		if (spec_endpoint(&rs[i], top, e, dir, (int)i) != 0)
 			rc = -1;
 		*n = (int)i + 1;
+		for (size_t j = 0; rc == 0 && j < i; j++)
+			if (strcmp(rs[j].id, rs[i].id) == 0) {
+				fprintf(stderr, "perc-endpoint: spec %s: endpoint id \"%s\" appears "
+					"twice; ids must be unique\n", file, rs[i].id);
+				rc = -1;
+			}
 	}
 	json_decref(top);
 	free(copy);
