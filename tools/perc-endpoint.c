@@ -190,14 +190,6 @@ jstr(json_t *o, json_t *top, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static int
-spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx)
-{
-	json_t *ice = json_object_get(e, "ice"), *v;
-	const char *s, *media;
-	uint16_t port;
-	int n;
-
 #define NEED(var, obj, key)                                                                    \
 	do {                                                                                   \
 		(var) = jstr((obj), NULL, (key));                                              \
@@ -207,7 +199,15 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 			return -1;                                                             \
 		}                                                                              \
 	} while (0)
-	perc_ep_config_defaults(&r->cfg);
+
+/* who: id, conference, certificate, token, tls-id, ICE credentials */
+static int
+spec_identity(struct runner *r, json_t *e, const char *dir, int idx)
+{
+	json_t *ice = json_object_get(e, "ice");
+	const char *s;
+	int n;
+
 	NEED(s, e, "id");
 	snprintf(r->id, sizeof(r->id), "%s", s);
 	s = jstr(e, NULL, "conference");
@@ -238,7 +238,19 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 	r->mdd_ufrag = strdup(s);
 	NEED(s, ice, "mdd_pwd");
 	r->mdd_pwd = strdup(s);
-	s = jstr(e, top, "mdd");
+	return 0;
+}
+#undef NEED
+
+/* where and whom to trust: MDD, bind address, KD pin, require_e2e (the
+ * endpoint's own value, else the top level's) */
+static int
+spec_network(struct runner *r, json_t *top, json_t *e)
+{
+	const char *s = jstr(e, top, "mdd");
+	json_t *v;
+	uint16_t port;
+
 	if (s == NULL || split_addr(s, &r->mdd_addr, &r->cfg.mdd_port) != 0 ||
 	    r->cfg.mdd_port == 0) {
 		fprintf(stderr, "perc-endpoint: spec: %s: \"mdd\" must be \"IPv4:port\"\n", r->id);
@@ -261,16 +273,25 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 		return -1;
 	}
 	r->cfg.require_e2e = v == NULL || json_is_true(v);
-	media = jstr(e, NULL, "media");
-	if (media == NULL || strcmp(media, "audio") == 0)
+	return 0;
+}
+
+/* what and when: media kinds, start_s, leave_s */
+static int
+spec_schedule(struct runner *r, json_t *e)
+{
+	const char *media = jstr(e, NULL, "media");
+	json_t *v;
+
+	if (media == NULL || strcmp(media, "audio") == 0) {
 		r->cfg.media = PERC_EP_AUDIO;
-	else if (strcmp(media, "video") == 0)
+	} else if (strcmp(media, "video") == 0) {
 		r->cfg.media = PERC_EP_VIDEO;
-	else if (strcmp(media, "both") == 0)
+	} else if (strcmp(media, "both") == 0) {
 		r->cfg.media = PERC_EP_AUDIO | PERC_EP_VIDEO;
-	else if (strcmp(media, "none") == 0)
+	} else if (strcmp(media, "none") == 0) {
 		r->cfg.media = 0;
-	else {
+	} else {
 		fprintf(stderr, "perc-endpoint: spec: %s: media must be audio, video, both or "
 			"none\n", r->id);
 		return -1;
@@ -284,6 +305,16 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 			"or >= start_s\n", r->id);
 		return -1;
 	}
+	return 0;
+}
+
+static int
+spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx)
+{
+	perc_ep_config_defaults(&r->cfg);
+	if (spec_identity(r, e, dir, idx) != 0 || spec_network(r, top, e) != 0 ||
+	    spec_schedule(r, e) != 0)
+		return -1;
 	r->cfg.id = r->id;
 	r->cfg.conference = r->conf;
 	r->cfg.cert_file = r->cert;
@@ -298,7 +329,6 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 	r->cfg.kd_fingerprint = r->fp;
 	r->cfg.on_log = log_cb;
 	return 0;
-#undef NEED
 }
 
 static int
