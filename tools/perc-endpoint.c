@@ -69,6 +69,22 @@ real_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+static FILE *
+open_keylog(const char *path)
+{
+	/* key material: readable by the owner only */
+	int kfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	FILE *kl = kfd >= 0 ? fdopen(kfd, "a") : NULL;
+
+	if (kl == NULL) {
+		fprintf(stderr, "perc-endpoint: cannot open key log %s: %s\n", path,
+			strerror(errno));
+		if (kfd >= 0)
+			close(kfd);
+	}
+	return kl;
+}
+
 static void
 usage(FILE *f)
 {
@@ -546,6 +562,36 @@ write_report(const char *file, struct runner *rs, int n)
 	return rc;
 }
 
+static int
+create_all(struct runner *rs, int n, FILE *kl)
+{
+	for (int i = 0; i < n; i++) {
+		char err[400];
+
+		rs[i].cfg.keylog = kl;
+		rs[i].ep = perc_ep_create(&rs[i].cfg, err, sizeof(err));
+		if (rs[i].ep == NULL) {
+			fprintf(stderr, "perc-endpoint: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool
+any_failed(struct runner *rs, int n)
+{
+	bool failed = false;
+
+	for (int i = 0; i < n; i++)
+		if (perc_ep_get_state(rs[i].ep) == PERC_EP_FAILED) {
+			fprintf(stderr, "perc-endpoint: %s failed: %s\n", rs[i].id,
+				perc_ep_failure(rs[i].ep));
+			failed = true;
+		}
+	return failed;
+}
+
 static void
 free_runner(struct runner *r)
 {
@@ -674,27 +720,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "perc-endpoint: no OpenSSL secure heap (mlock limit?)\n");
 	if (load_spec(spec, rs, &n) != 0)
 		goto out2;
-	if (keylog != NULL) {
-		/* key material: readable by the owner only */
-		int kfd = open(keylog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-
-		kl = kfd >= 0 ? fdopen(kfd, "a") : NULL;
-		if (kl == NULL) {
-			fprintf(stderr, "perc-endpoint: cannot open key log %s: %s\n", keylog,
-				strerror(errno));
-			goto out2;
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		char err[400];
-
-		rs[i].cfg.keylog = kl;
-		rs[i].ep = perc_ep_create(&rs[i].cfg, err, sizeof(err));
-		if (rs[i].ep == NULL) {
-			fprintf(stderr, "perc-endpoint: %s\n", err);
-			goto out2;
-		}
-	}
+	if (keylog != NULL && (kl = open_keylog(keylog)) == NULL)
+		goto out2;
+	if (create_all(rs, n, kl) != 0)
+		goto out2;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -702,12 +731,7 @@ main(int argc, char **argv)
 	if (verbose)
 		fprintf(stderr, "perc-endpoint: OpenSSL secure heap in use: %zu bytes\n",
 			CRYPTO_secure_used());
-	for (int i = 0; i < n; i++)
-		if (perc_ep_get_state(rs[i].ep) == PERC_EP_FAILED) {
-			fprintf(stderr, "perc-endpoint: %s failed: %s\n", rs[i].id,
-				perc_ep_failure(rs[i].ep));
-			failed = true;
-		}
+	failed = any_failed(rs, n);
 	if (report != NULL && write_report(report, rs, n) != 0)
 		failed = true;
 	for (int i = 0; i < n; i++)
