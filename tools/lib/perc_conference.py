@@ -535,8 +535,17 @@ def rekey_latencies(rekeys, endpoints):
                 continue           # not a member when this key was current
             if e.get("left_ms") and e["left_ms"] <= r["time_ms"]:
                 continue
-            if spi[0].get("first_send_ms"):
-                firsts.append(spi[0]["first_send_ms"])
+            first = spi[0].get("first_send_ms")
+            if not first:
+                # superseded: a later key came before this one was used (two
+                # joins a few ms apart); the sender moved on at its first
+                # packet under the later key, which is also "the new key"
+                later = [x.get("first_send_ms") for x in e.get("spis", [])
+                         if x.get("received_ms", 0) >= spi[0].get("received_ms", 0)
+                         and x.get("spi") != r["spi"] and x.get("first_send_ms")]
+                first = min(later) if later else None
+            if first:
+                firsts.append(first)
             elif e.get("rtp_sent", 0):
                 missing.append(e["id"])
         lat = max(firsts) - r["time_ms"] if firsts and not missing else None
