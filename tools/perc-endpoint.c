@@ -98,7 +98,7 @@ usage(FILE *f)
 		"  --duration S    stop after S seconds (default: until SIGINT/SIGTERM)\n"
 		"  --report FILE   write the JSON report there at the end\n"
 		"  --keylog FILE   append every EKT key and E2E key held (debugging only)\n"
-		"  --live          print one status line per endpoint every second\n"
+		"  --live          a table row per conference every second\n"
 		"  --verbose       log protocol steps\n"
 		"Exit status: 0 when no endpoint failed, 1 when one failed (report says\n"
 		"why), 2 on a usage or spec error.\n");
@@ -460,25 +460,92 @@ runner_step(struct runner *r, uint64_t now, uint64_t t0)
 		send_media(r, now);
 }
 
+/* One conference's row of the live table. */
+struct live_row {
+	unsigned n, joined;
+	uint64_t sent, recv, ok, fail;
+	uint16_t spi;
+	bool spi_set, spi_mixed;
+	char notes[160];
+};
+
+static void
+live_add(struct live_row *row, const struct runner *r)
+{
+	enum perc_ep_state st = perc_ep_get_state(r->ep);
+	struct perc_ep_stats s;
+	uint16_t spi;
+	size_t l = strlen(row->notes);
+
+	perc_ep_get_stats(r->ep, &s);
+	row->n++;
+	row->sent += s.rtp_sent;
+	row->recv += s.rtp_received;
+	row->ok += s.e2e_ok;
+	row->fail += s.e2e_fail;
+	if (st == PERC_EP_JOINED && !r->left) {
+		row->joined++;
+		if (perc_ep_current_spi(r->ep, &spi)) {
+			row->spi_mixed |= row->spi_set && spi != row->spi;
+			row->spi = spi;
+			row->spi_set = true;
+		}
+	} else if (l + 2 < sizeof(row->notes)) {
+		snprintf(row->notes + l, sizeof(row->notes) - l, "%s%s %s", l ? ", " : "", r->id,
+			 r->left ? "left" : perc_ep_state_name(st));
+	}
+}
+
+/*
+ * The live table: a row per conference per second with members joined, the
+ * EKT SPI in use ("mixed" while a rekey is in flight), packets sent and
+ * received per second, and the receivers' end-to-end checks so far. Rates
+ * need the previous totals, kept per conference in prev[] (one slot per
+ * runner is enough: there are never more conferences than endpoints).
+ */
 static void
 live_line(struct runner *rs, int n, uint64_t t0)
 {
-	printf("t=%5.1fs", (double)(mono_ms() - t0) / 1000.0);
-	for (int i = 0; i < n; i++) {
-		struct perc_ep_stats s;
-		uint16_t spi = 0;
-		char spis[8] = "-";
+	static uint64_t prev_sent[MAX_EPS], prev_recv[MAX_EPS];
+	static uint64_t prev_t;
+	static bool header;
+	uint64_t now = mono_ms();
+	double dt = prev_t ? (double)(now - prev_t) / 1000.0 : 1.0;
+	int c = 0;
 
-		if (perc_ep_current_spi(rs[i].ep, &spi))
-			snprintf(spis, sizeof(spis), "%u", spi);
-		perc_ep_get_stats(rs[i].ep, &s);
-		printf(" | %s %s spi=%s tx=%llu rx=%llu ok=%llu fail=%llu", rs[i].id,
-		       perc_ep_state_name(perc_ep_get_state(rs[i].ep)), spis,
-		       (unsigned long long)s.rtp_sent,
-		       (unsigned long long)s.rtp_received, (unsigned long long)s.e2e_ok,
-		       (unsigned long long)s.e2e_fail);
+	if (!header) {
+		printf("%7s %-10s %7s %6s %8s %8s %9s %9s  %s\n", "time", "conference", "joined",
+		       "spi", "sent/s", "recv/s", "e2e_ok", "e2e_fail", "not joined");
+		header = true;
 	}
-	printf("\n");
+	for (int i = 0; i < n; i++) {
+		struct live_row row;
+		char spi[8];
+		bool seen = false;
+
+		for (int k = 0; k < i && !seen; k++)
+			seen = strcmp(rs[k].conf, rs[i].conf) == 0;
+		if (seen)
+			continue;
+		memset(&row, 0, sizeof(row));
+		for (int k = i; k < n; k++)
+			if (strcmp(rs[k].conf, rs[i].conf) == 0)
+				live_add(&row, &rs[k]);
+		if (row.spi_mixed)
+			snprintf(spi, sizeof(spi), "mixed");
+		else if (row.spi_set)
+			snprintf(spi, sizeof(spi), "%u", row.spi);
+		else
+			snprintf(spi, sizeof(spi), "-");
+		printf("%6.1fs %-10.10s %3u/%-3u %6s %8.0f %8.0f %9llu %9llu  %s\n",
+		       (double)(now - t0) / 1000.0, rs[i].conf, row.joined, row.n, spi,
+		       (double)(row.sent - prev_sent[c]) / dt, (double)(row.recv - prev_recv[c]) / dt,
+		       (unsigned long long)row.ok, (unsigned long long)row.fail, row.notes);
+		prev_sent[c] = row.sent;
+		prev_recv[c] = row.recv;
+		c++;
+	}
+	prev_t = now;
 	fflush(stdout);
 }
 

@@ -62,7 +62,8 @@ EOF
 rc=$?
 kill $fake 2>/dev/null; wait $fake 2>/dev/null
 [ $rc -eq 1 ] && ok "exit 1 when an endpoint failed" || bad "exit $rc (want 1): $(tail -3 ep.err)"
-grep -q "p1 joined spi=" live.txt && ok "--live table" || bad "--live table: $(tail -2 live.txt)"
+grep -qE "^ +[0-9.]+s c1 +[0-9]+/6 .*p3 left" live.txt && grep -q "e2e_ok" live.txt &&
+	ok "--live table" || bad "--live table: $(tail -2 live.txt)"
 [ "$(stat -c %a keys.txt)" = 600 ] && ok "key log mode 600" || bad "key log mode $(stat -c %a keys.txt)"
 python3 - report.json keys.txt <<'EOF' || fail=1
 import json, sys
