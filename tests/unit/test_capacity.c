@@ -175,35 +175,69 @@ test_fit(void)
 	char err[256];
 
 	synthetic_calib(&c);
-	CU_ASSERT_EQUAL_FATAL(c.n_fits, 2);
-	NEAR(c.fits[0].a, 1000);
-	NEAR(c.fits[0].b, 200);
-	NEAR(c.fits[1].a, 2000);
-	NEAR(c.fits[1].b, 400);
-	cap_calib_ab(&c, 600, &a, &b);      /* between */
-	NEAR(a, 1500);
-	NEAR(b, 300);
-	cap_calib_ab(&c, 80, &a, &b);       /* below: extrapolated */
-	NEAR(a, 980);
-	NEAR(b, 196);
-	cap_calib_ab(&c, 1300, &a, &b);     /* above */
-	NEAR(a, 2200);
-	NEAR(b, 440);
+	CU_ASSERT_EQUAL_FATAL(c.n_curves, 2);
+	NEAR(cap_curve_eval(&c.curves[0], 6, &a, &b), 2200);
+	NEAR(a, 1000);
+	NEAR(b, 200);
+	NEAR(cap_curve_eval(&c.curves[1], 0, &a, &b), 2000);
+	NEAR(b, 400);
+	/* payload between the curves, below them (extrapolated), above */
 	NEAR(cap_cycles_per_ingress(&c, 600, 5), 1500 + 5 * 300);
-	/* least squares through noisy points: (1,10) (2,14) (3,15) -> b 2.5, a 8 */
+	NEAR(cap_cycles_per_ingress(&c, 80, 2), 980 + 2 * 196);
+	NEAR(cap_cycles_per_ingress(&c, 1300, 0), 2200);
+	/* piecewise in the fan-out, repeated fan-outs averaged, points in any
+	 * order: (1,10) (2,14) (4,18) (2,16) -> 1:10, 2:15, 4:18 */
 	memset(&c, 0, sizeof(c));
 	c.points[0] = (struct cap_point){ 200, 1, 10 };
 	c.points[1] = (struct cap_point){ 200, 2, 14 };
-	c.points[2] = (struct cap_point){ 200, 3, 15 };
-	c.n_points = 3;
+	c.points[2] = (struct cap_point){ 200, 4, 18 };
+	c.points[3] = (struct cap_point){ 200, 2, 16 };
+	c.n_points = 4;
 	CU_ASSERT_EQUAL_FATAL(cap_calib_fit(&c, err, sizeof(err)), 0);
-	NEAR(c.fits[0].b, 2.5);
-	NEAR(c.fits[0].a, 8);
-	/* one fan-out at a payload cannot be fitted */
+	CU_ASSERT_EQUAL_FATAL(c.curves[0].n, 3);
+	NEAR(c.curves[0].cycles[1], 15);
+	NEAR(cap_cycles_per_ingress(&c, 999, 1.5), 12.5);    /* one payload: used for all */
+	NEAR(cap_curve_eval(&c.curves[0], 3, &a, &b), 16.5);
+	NEAR(a, 12);
+	NEAR(b, 1.5);
+	NEAR(cap_cycles_per_ingress(&c, 200, 8), 24);        /* the last slope goes on */
+	NEAR(cap_cycles_per_ingress(&c, 200, 0), 5);         /* and the first */
+	/* one fan-out at a payload gives no slope */
 	c.points[1].fanout = 1;
 	c.points[2].fanout = 1;
+	c.points[3].fanout = 1;
 	CU_ASSERT_EQUAL(cap_calib_fit(&c, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "two distinct fan-outs"));
+}
+
+/* the cost is not linear in the fan-out: each conference size is costed at
+ * its own fan-out, not at the scenario's mean fan-out */
+static void
+test_plan_per_group(void)
+{
+	struct cap_scenario sc;
+	struct cap_calib c;
+	struct cap_plan p;
+	char err[256];
+
+	memset(&c, 0, sizeof(c));
+	c.budget_hz = 1e9;
+	c.points[0] = (struct cap_point){ 80, 1, 1000 };
+	c.points[1] = (struct cap_point){ 80, 2, 1200 };
+	c.points[2] = (struct cap_point){ 80, 10, 2000 };
+	c.n_points = 3;
+	CU_ASSERT_EQUAL_FATAL(cap_calib_fit(&c, err, sizeof(err)), 0);
+	audio_scenario(&sc, 2, 1);
+	sc.groups[1].count = 1;
+	sc.groups[1].size = 11;
+	sc.n_groups = 2;
+	cap_plan(&sc, &c, &p);
+	/* 2 x 50 pps at fan-out 1 (1000) + 11 x 50 pps at fan-out 10 (2000);
+	 * at the mean fan-out 5600 / 650 it would be 1,209,975 */
+	NEAR(p.cycles_per_s, 100 * 1000 + 550 * 2000);
+	CU_ASSERT_EQUAL_FATAL(p.rates.n_flows, 1);
+	NEAR(p.rates.flows[0].cycles_per_s, 1.2e6);
+	NEAR(p.rates.egress_pps, 100 + 5500);
 }
 
 static void
@@ -387,8 +421,8 @@ test_load_calibration(void)
 			 "\"cycles_per_egress\": 1200}, {\"payload\": 100, \"fanout\": 11, "
 			 "\"cycles_per_ingress\": 3200}]}");
 	CU_ASSERT_EQUAL_FATAL(cap_calib_load(path, &c, err, sizeof(err)), 0);
-	NEAR(c.fits[0].a, 1000);
-	NEAR(c.fits[0].b, 200);
+	NEAR(c.curves[0].cycles[0], 1200);     /* cycles_per_egress x fan-out 1 */
+	NEAR(cap_cycles_per_ingress(&c, 100, 6), 2200);
 	remove(path);
 	path = write_tmp(".json", "{\"format\": 1, \"host\": {\"cpu_model\": \"x\"}, "
 			 "\"budget_hz\": 2e9, \"points\": [{\"payload\": 100, \"fanout\": 1, "
@@ -413,6 +447,7 @@ main(void)
 	T_ADD(test_three_party_audio);
 	T_ADD(test_video_simulcast);
 	T_ADD(test_fit);
+	T_ADD(test_plan_per_group);
 	T_ADD(test_plan_cores_ports_servers);
 	T_ADD(test_plan_cpu_first);
 	T_ADD(test_largest_conference);

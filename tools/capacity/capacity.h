@@ -91,6 +91,7 @@ struct cap_flow {
 	double wire_bytes;   /**< bytes on the wire per packet (cap_wire_bytes) */
 	double ingress_pps;
 	double egress_pps;
+	double cycles_per_s; /**< worker cycles per second (cap_plan) */
 };
 
 /** Rates of a set of conferences: per class and in total. */
@@ -109,10 +110,17 @@ struct cap_point {
 	double cycles_per_ingress;
 };
 
-/** cycles per ingress packet = a + b * fan-out, at one payload. */
-struct cap_fit {
-	double payload, a, b;
-	unsigned n;          /**< points fitted */
+#define CAP_MAX_CURVE 32
+
+/** The measured cost at one payload: cycles per ingress packet at each
+ *  measured fan-out (ascending; repeated fan-outs averaged). Between two
+ *  fan-outs the cost is the line through them, cycles = a + b * fan-out;
+ *  outside them the nearest segment's line goes on. */
+struct cap_curve {
+	double payload;
+	unsigned n;
+	double fanout[CAP_MAX_CURVE];
+	double cycles[CAP_MAX_CURVE];
 };
 
 /** A calibration (docs/capacity.md, "Calibration file"). */
@@ -124,12 +132,13 @@ struct cap_calib {
 	char git_commit[64];
 	char date[40];
 	double tsc_hz;
+	double nominal_hz;   /**< 0 when the CPU does not state it */
 	double budget_hz;    /**< cycles one worker core has per second */
 	unsigned cpus;
 	struct cap_point points[CAP_MAX_POINTS];
 	unsigned n_points;
-	struct cap_fit fits[CAP_MAX_FITS];   /**< by payload, ascending */
-	unsigned n_fits;
+	struct cap_curve curves[CAP_MAX_FITS]; /**< by payload, ascending */
+	unsigned n_curves;
 };
 
 enum cap_resource { CAP_RES_CPU, CAP_RES_NIC_IN, CAP_RES_NIC_OUT, CAP_RES_N };
@@ -175,23 +184,27 @@ void cap_rates_conference(const struct cap_scenario *sc, unsigned size, double c
 /** Rates of the whole scenario (every group). */
 void cap_rates_scenario(const struct cap_scenario *sc, struct cap_rates *out);
 
-/** Fit cycles = a + b * fan-out per payload (least squares) from the
- *  calibration's points. Returns 0, or -1 with @p err filled when a
- *  payload has fewer than two distinct fan-outs. */
+/** Build the calibration's curves from its points (one per payload).
+ *  Returns 0, or -1 with @p err filled when a payload has fewer than two
+ *  distinct fan-outs (the model needs a slope) or there are too many. */
 int cap_calib_fit(struct cap_calib *c, char *err, size_t errlen);
 
-/** a and b at @p payload: linear between the fitted payloads, linear
- *  extrapolation outside them from the nearest two. */
-void cap_calib_ab(const struct cap_calib *c, double payload, double *a, double *b);
+/** Cycles per ingress packet of one curve at @p fanout, and the local
+ *  line (a, b) it comes from (either may be NULL). */
+double cap_curve_eval(const struct cap_curve *k, double fanout, double *a, double *b);
 
-/** Cycles per ingress packet at @p payload and @p fanout, never below 0. */
+/** Cycles per ingress packet at @p payload and @p fanout: each curve at
+ *  the fan-out, then linear in the payload between the two curves around
+ *  it (or the nearest two, extrapolated); never below 0. */
 double cap_cycles_per_ingress(const struct cap_calib *c, double payload, double fanout);
 
-/** Worker cycles per second for @p r: per flow ingress_pps * a(payload) +
- *  egress_pps * b(payload), each flow's share never below 0. The payload
- *  of the model is the RTP payload plus header extension (what is
- *  encrypted behind the fixed RTP header). */
-double cap_cycles_per_second(const struct cap_calib *c, const struct cap_rates *r);
+/** Worker cycles per second of @p r, written into each flow and summed:
+ *  ingress_pps x cap_cycles_per_ingress(payload + header extension, mean
+ *  fan-out of the flow). The cost is not linear in the fan-out, so @p r
+ *  must hold conferences of one size (one flow, one fan-out); cap_plan
+ *  sums the groups. The payload of the model is what is encrypted behind
+ *  the fixed RTP header. */
+double cap_cycles_per_second(const struct cap_calib *c, struct cap_rates *r);
 
 /** The plan of @p sc with @p c. */
 void cap_plan(const struct cap_scenario *sc, const struct cap_calib *c, struct cap_plan *p);

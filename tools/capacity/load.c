@@ -563,6 +563,7 @@ cap_host(const struct cap_ctx *x, const json_t *j, struct cap_calib *c)
 	    cap_str(x, h, "host", "git_commit", c->git_commit, sizeof(c->git_commit)) < 0 ||
 	    cap_str(x, h, "host", "date", c->date, sizeof(c->date)) < 0 ||
 	    cap_num(x, h, "host", "tsc_hz", false, 1e6, 1e11, 0, &c->tsc_hz) < 0 ||
+	    cap_num(x, h, "host", "nominal_hz", false, 1e6, 1e11, 0, &c->nominal_hz) < 0 ||
 	    cap_num(x, h, "host", "cpus", false, 1, 1e6, 0, &cpus) < 0)
 		return -1;
 	c->cpus = (unsigned)cpus;

@@ -201,121 +201,136 @@ cap_rates_scenario(const struct cap_scenario *sc, struct cap_rates *out)
 /* ---- cost model ---- */
 
 static int
-cap_fit_cmp(const void *x, const void *y)
+cap_curve_cmp(const void *x, const void *y)
 {
-	const struct cap_fit *a = x, *b = y;
+	const struct cap_curve *a = x, *b = y;
 
 	return (a->payload > b->payload) - (a->payload < b->payload);
 }
 
-/* least squares of cycles on fan-out over the points at one payload */
+/* add a point to a curve: insertion in fan-out order, a repeated fan-out
+ * averaged (counts kept in cnt) */
 static int
-cap_fit_one(const struct cap_calib *c, struct cap_fit *f)
+cap_curve_add(struct cap_curve *k, unsigned cnt[CAP_MAX_CURVE], double f, double y)
 {
-	double sf = 0, sc = 0, sff = 0, sfc = 0, n = 0, fmin = INFINITY, fmax = -INFINITY;
-	unsigned i;
+	unsigned i, j;
 
-	for (i = 0; i < c->n_points; i++) {
-		const struct cap_point *p = &c->points[i];
-
-		if (p->payload != f->payload)
-			continue;
-		sf += p->fanout;
-		sc += p->cycles_per_ingress;
-		sff += p->fanout * p->fanout;
-		sfc += p->fanout * p->cycles_per_ingress;
-		n++;
-		fmin = cap_min(fmin, p->fanout);
-		fmax = fmax > p->fanout ? fmax : p->fanout;
+	for (i = 0; i < k->n && k->fanout[i] < f; i++)
+		;
+	if (i < k->n && k->fanout[i] == f) {
+		k->cycles[i] = (k->cycles[i] * cnt[i] + y) / (cnt[i] + 1);
+		cnt[i]++;
+		return 0;
 	}
-	f->n = (unsigned)n;
-	if (n < 2 || fmax == fmin)
+	if (k->n == CAP_MAX_CURVE)
 		return -1;
-	f->b = (n * sfc - sf * sc) / (n * sff - sf * sf);
-	f->a = (sc - f->b * sf) / n;
+	for (j = k->n; j > i; j--) {
+		k->fanout[j] = k->fanout[j - 1];
+		k->cycles[j] = k->cycles[j - 1];
+		cnt[j] = cnt[j - 1];
+	}
+	k->fanout[i] = f;
+	k->cycles[i] = y;
+	cnt[i] = 1;
+	k->n++;
 	return 0;
 }
 
 int
 cap_calib_fit(struct cap_calib *c, char *err, size_t errlen)
 {
+	static unsigned cnt[CAP_MAX_FITS][CAP_MAX_CURVE];
 	unsigned i, j;
 
-	c->n_fits = 0;
+	c->n_curves = 0;
 	for (i = 0; i < c->n_points; i++) {
-		for (j = 0; j < c->n_fits; j++)
-			if (c->fits[j].payload == c->points[i].payload)
+		const struct cap_point *p = &c->points[i];
+
+		for (j = 0; j < c->n_curves; j++)
+			if (c->curves[j].payload == p->payload)
 				break;
-		if (j < c->n_fits)
-			continue;
-		if (c->n_fits == CAP_MAX_FITS) {
-			snprintf(err, errlen, "more than %d distinct payloads in points: "
-				 "keep at most %d", CAP_MAX_FITS, CAP_MAX_FITS);
+		if (j == c->n_curves) {
+			if (c->n_curves == CAP_MAX_FITS) {
+				snprintf(err, errlen, "more than %d distinct payloads: keep at most %d",
+					 CAP_MAX_FITS, CAP_MAX_FITS);
+				return -1;
+			}
+			memset(&c->curves[j], 0, sizeof(c->curves[j]));
+			c->curves[j].payload = p->payload;
+			c->n_curves++;
+		}
+		if (cap_curve_add(&c->curves[j], cnt[j], p->fanout, p->cycles_per_ingress) < 0) {
+			snprintf(err, errlen, "more than %d distinct fan-outs at payload %g: keep at "
+				 "most %d", CAP_MAX_CURVE, p->payload, CAP_MAX_CURVE);
 			return -1;
 		}
-		c->fits[c->n_fits].payload = c->points[i].payload;
-		if (cap_fit_one(c, &c->fits[c->n_fits]) < 0) {
-			snprintf(err, errlen, "payload %g has %u point(s) but the fit needs at "
-				 "least two distinct fan-outs: add points (perf/calibrate.sh "
-				 "measures fan-out 1, 3, 10, 30)", c->points[i].payload,
-				 c->fits[c->n_fits].n);
-			return -1;
-		}
-		c->n_fits++;
 	}
-	if (c->n_fits == 0) {
+	if (c->n_curves == 0) {
 		snprintf(err, errlen, "no points: run perf/calibrate.sh");
 		return -1;
 	}
-	qsort(c->fits, c->n_fits, sizeof(c->fits[0]), cap_fit_cmp);
+	for (j = 0; j < c->n_curves; j++)
+		if (c->curves[j].n < 2) {
+			snprintf(err, errlen, "payload %g has one fan-out (%g) but the model needs at "
+				 "least two distinct fan-outs per payload: add points "
+				 "(perf/calibrate.sh measures fan-out 1, 3, 10, 30)",
+				 c->curves[j].payload, c->curves[j].fanout[0]);
+			return -1;
+		}
+	qsort(c->curves, c->n_curves, sizeof(c->curves[0]), cap_curve_cmp);
 	return 0;
 }
 
-void
-cap_calib_ab(const struct cap_calib *c, double payload, double *a, double *b)
+double
+cap_curve_eval(const struct cap_curve *k, double fanout, double *a, double *b)
 {
 	unsigned i = 0;
-	const struct cap_fit *lo, *hi;
-	double t;
+	double sb, sa;
 
-	if (c->n_fits == 1) {
-		*a = c->fits[0].a;
-		*b = c->fits[0].b;
-		return;
-	}
-	/* the segment that holds payload, or the nearest end segment */
-	while (i + 2 < c->n_fits && payload > c->fits[i + 1].payload)
+	/* the segment that holds fanout, or the nearest end segment */
+	while (i + 2 < k->n && fanout > k->fanout[i + 1])
 		i++;
-	lo = &c->fits[i];
-	hi = &c->fits[i + 1];
-	t = (payload - lo->payload) / (hi->payload - lo->payload);
-	*a = lo->a + t * (hi->a - lo->a);
-	*b = lo->b + t * (hi->b - lo->b);
+	sb = (k->cycles[i + 1] - k->cycles[i]) / (k->fanout[i + 1] - k->fanout[i]);
+	sa = k->cycles[i] - sb * k->fanout[i];
+	if (a)
+		*a = sa;
+	if (b)
+		*b = sb;
+	return sa + sb * fanout;
 }
 
 double
 cap_cycles_per_ingress(const struct cap_calib *c, double payload, double fanout)
 {
-	double a, b, y;
+	unsigned i = 0;
+	double lo, hi, y;
 
-	cap_calib_ab(c, payload, &a, &b);
-	y = a + b * fanout;
+	if (c->n_curves == 1) {
+		y = cap_curve_eval(&c->curves[0], fanout, NULL, NULL);
+	} else {
+		while (i + 2 < c->n_curves && payload > c->curves[i + 1].payload)
+			i++;
+		lo = cap_curve_eval(&c->curves[i], fanout, NULL, NULL);
+		hi = cap_curve_eval(&c->curves[i + 1], fanout, NULL, NULL);
+		y = lo + (hi - lo) * (payload - c->curves[i].payload) /
+			 (c->curves[i + 1].payload - c->curves[i].payload);
+	}
 	return y > 0 ? y : 0;
 }
 
 double
-cap_cycles_per_second(const struct cap_calib *c, const struct cap_rates *r)
+cap_cycles_per_second(const struct cap_calib *c, struct cap_rates *r)
 {
-	double sum = 0, a, b, y;
+	double sum = 0;
 	unsigned i;
 
 	for (i = 0; i < r->n_flows; i++) {
-		const struct cap_flow *f = &r->flows[i];
+		struct cap_flow *f = &r->flows[i];
+		double fan = f->ingress_pps > 0 ? f->egress_pps / f->ingress_pps : 0;
 
-		cap_calib_ab(c, f->payload + f->hdr_ext, &a, &b);
-		y = f->ingress_pps * a + f->egress_pps * b;
-		if (y > 0)
-			sum += y;
+		f->cycles_per_s = f->ingress_pps *
+				  cap_cycles_per_ingress(c, f->payload + f->hdr_ext, fan);
+		sum += f->cycles_per_s;
 	}
 	return sum;
 }
@@ -357,6 +372,34 @@ cap_plan_largest(const struct cap_scenario *sc, const struct cap_calib *c,
 	p->largest_fits = p->largest_util <= 1 - sc->headroom + 1e-12;
 }
 
+/* rates and cycles group by group: each group's flows have one fan-out,
+ * and the cost is not linear in the fan-out */
+static void
+cap_plan_rates(const struct cap_scenario *sc, const struct cap_calib *c, struct cap_plan *p)
+{
+	struct cap_rates g;
+	unsigned i, k;
+
+	for (i = 0; i < sc->n_groups; i++) {
+		memset(&g, 0, sizeof(g));
+		cap_rates_conference(sc, sc->groups[i].size, sc->groups[i].count, &g);
+		p->cycles_per_s += cap_cycles_per_second(c, &g);
+		p->rates.streams += g.streams;
+		for (k = 0; k < g.n_flows; k++) {
+			struct cap_stream s = { .payload = g.flows[k].payload,
+						.hdr_ext = g.flows[k].hdr_ext };
+			struct cap_flow *f = cap_flow_get(&p->rates, g.flows[k].name, &s);
+
+			if (f == NULL)
+				continue;
+			f->ingress_pps += g.flows[k].ingress_pps;
+			f->egress_pps += g.flows[k].egress_pps;
+			f->cycles_per_s += g.flows[k].cycles_per_s;
+		}
+	}
+	cap_rates_sum(&p->rates);
+}
+
 void
 cap_plan(const struct cap_scenario *sc, const struct cap_calib *c, struct cap_plan *p)
 {
@@ -364,8 +407,7 @@ cap_plan(const struct cap_scenario *sc, const struct cap_calib *c, struct cap_pl
 	unsigned i;
 
 	memset(p, 0, sizeof(*p));
-	cap_rates_scenario(sc, &p->rates);
-	p->cycles_per_s = cap_cycles_per_second(c, &p->rates);
+	cap_plan_rates(sc, c, p);
 	p->cores_exact = p->cycles_per_s / c->budget_hz;
 	p->cores = cap_ceil(p->cores_exact / keep);
 	p->ports = cap_ceil((p->rates.ingress_bps > p->rates.egress_bps ?

@@ -21,36 +21,42 @@ static const char *const cap_units[CAP_RES_N] = { "cycles/s", "bit/s", "bit/s" }
 static json_t *
 cap_host_json(const struct cap_calib *c)
 {
-	return json_pack("{s:s, s:f, s:f, s:i, s:s, s:s, s:s, s:s, s:s}",
-			 "cpu_model", c->cpu_model, "tsc_hz", c->tsc_hz, "budget_hz", c->budget_hz,
+	return json_pack("{s:s, s:f, s:f, s:f, s:i, s:s, s:s, s:s, s:s, s:s}",
+			 "cpu_model", c->cpu_model, "tsc_hz", c->tsc_hz, "nominal_hz", c->nominal_hz,
+			 "budget_hz", c->budget_hz,
 			 "cpus", (int)c->cpus, "ipsec_mb", c->ipsec_mb, "arch", c->arch,
 			 "dpdk", c->dpdk, "git_commit", c->git_commit, "date", c->date);
 }
 
 static json_t *
-cap_fits_json(const struct cap_calib *c)
+cap_curves_json(const struct cap_calib *c)
 {
 	json_t *a = json_array();
-	unsigned i;
+	unsigned i, k;
 
-	for (i = 0; i < c->n_fits; i++)
-		json_array_append_new(a, json_pack("{s:f, s:f, s:f, s:i}", "payload",
-						   c->fits[i].payload, "a", c->fits[i].a,
-						   "b", c->fits[i].b, "points", (int)c->fits[i].n));
+	for (i = 0; i < c->n_curves; i++) {
+		json_t *f = json_array(), *y = json_array();
+
+		for (k = 0; k < c->curves[i].n; k++) {
+			json_array_append_new(f, json_real(c->curves[i].fanout[k]));
+			json_array_append_new(y, json_real(c->curves[i].cycles[k]));
+		}
+		json_array_append_new(a, json_pack("{s:f, s:o, s:o}", "payload",
+						   c->curves[i].payload, "fanout", f,
+						   "cycles_per_ingress", y));
+	}
 	return a;
 }
 
 static json_t *
-cap_flows_json(const struct cap_calib *c, const struct cap_rates *r)
+cap_flows_json(const struct cap_rates *r)
 {
 	json_t *a = json_array();
 	unsigned i;
 
 	for (i = 0; i < r->n_flows; i++) {
 		const struct cap_flow *f = &r->flows[i];
-		double ca, cb;
 
-		cap_calib_ab(c, f->payload + f->hdr_ext, &ca, &cb);
 		json_array_append_new(a, json_pack(
 			"{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
 			"name", f->name, "payload_bytes", f->payload,
@@ -59,7 +65,7 @@ cap_flows_json(const struct cap_calib *c, const struct cap_rates *r)
 			"ingress_bps", f->ingress_pps * f->wire_bytes * 8,
 			"egress_bps", f->egress_pps * f->wire_bytes * 8,
 			"mean_fanout", f->ingress_pps > 0 ? f->egress_pps / f->ingress_pps : 0.0,
-			"cycles_per_s", fmax(0, f->ingress_pps * ca + f->egress_pps * cb)));
+			"cycles_per_s", f->cycles_per_s));
 	}
 	return a;
 }
@@ -94,8 +100,8 @@ cap_plan_json(const struct cap_scenario *sc, const struct cap_calib *c,
 		"ports_per_server", (int)sc->ports_per_server,
 		"worker_cores_per_server", (int)sc->cores_per_server,
 		"conferences", conf,
-		"host", cap_host_json(c), "fits", cap_fits_json(c),
-		"flows", cap_flows_json(c, &p->rates),
+		"host", cap_host_json(c), "cost_model", cap_curves_json(c),
+		"flows", cap_flows_json(&p->rates),
 		"ingress", "pps", p->rates.ingress_pps, "bps", p->rates.ingress_bps,
 		"payload_bps", p->rates.ingress_payload_bps,
 		"egress", "pps", p->rates.egress_pps, "bps", p->rates.egress_bps,
@@ -148,16 +154,14 @@ cap_plan_table(FILE *f, const struct cap_scenario *sc, const struct cap_calib *c
 		"egress b/s", "cycles/s");
 	for (i = 0; i < p->rates.n_flows; i++) {
 		const struct cap_flow *fl = &p->rates.flows[i];
-		double a, b;
 
-		cap_calib_ab(c, fl->payload + fl->hdr_ext, &a, &b);
 		fprintf(f, "%-10s %7.0f %5.0f %6.0f %11s %11s %7.2f %11s %11s %10s\n", fl->name,
 			fl->payload, fl->hdr_ext, fl->wire_bytes, cap_si(b1, 32, fl->ingress_pps),
 			cap_si(b2, 32, fl->egress_pps),
 			fl->ingress_pps > 0 ? fl->egress_pps / fl->ingress_pps : 0,
 			cap_si(b3, 32, fl->ingress_pps * fl->wire_bytes * 8),
 			cap_si(b4, 32, fl->egress_pps * fl->wire_bytes * 8),
-			cap_si(b5, 32, fmax(0, fl->ingress_pps * a + fl->egress_pps * b)));
+			cap_si(b5, 32, fl->cycles_per_s));
 	}
 	fprintf(f, "%-10s %7s %5s %6s %11s %11s %7s %11s %11s %10s\n\n", "total", "", "", "",
 		cap_si(b1, 32, p->rates.ingress_pps), cap_si(b2, 32, p->rates.egress_pps), "",

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Does perc-capacity's cost model predict a point it was not calibrated on?
+# (docs/capacity.md, "Checking the model"). Measures perc-mdd's worker loop
+# (perf/bench_pipeline.sh) at payload 1200 for fan-out 1, 3, 10, 30 and at
+# fan-out 5, interleaved in one run so that the machine's drift hits all
+# of them alike; builds a calibration from every point but fan-out 5
+# (calibrate.py --exclude), asks perc-capacity --point 1200:5, and compares
+# its cycles per egress packet with the measured median.
+#
+#   perf/check_prediction.sh [--build DIR] [--calibration FILE] [--tolerance PCT]
+#
+# With --calibration FILE only the point is measured, and the prediction
+# comes from that file (a calibration made earlier on this machine).
+# Exit status: 0 within the tolerance, 1 outside it or a run failed,
+# 2 bad usage, 77 the benchmark is not built.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=$root/build
+calibration=
+tolerance=15
+reps=3
+egress=60000
+payload=1200
+fanout=5
+attempts=1
+
+usage() {
+	sed -n '3,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	cat <<'EOF'
+
+options:
+  --build DIR         meson build folder (default: build/ beside perf/)
+  --calibration FILE  predict from this calibration; measure only the point
+  --point P:F         the point to predict (default 1200:5)
+  --tolerance PCT     allowed |predicted - measured| / measured (default 15)
+  --reps N            bench_pipeline repetitions (default 3)
+  --egress N          timed egress packets per repetition (default 60000)
+  --attempts N        measure again, up to N times in all, while the point is
+                      outside the tolerance (default 1): a wrong model fails
+                      every time, a noisy minute of a shared machine rarely
+                      twice in a row
+  -h, --help          this text
+EOF
+}
+
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--build) build=$2; shift ;;
+	--calibration) calibration=$2; shift ;;
+	--tolerance) tolerance=$2; shift ;;
+	--reps) reps=$2; shift ;;
+	--egress) egress=$2; shift ;;
+	--attempts) attempts=$2; shift ;;
+	--point)
+		[[ $2 =~ ^([0-9]+):([0-9]+)$ ]] ||
+			{ echo "check_prediction.sh: --point P:F, e.g. 1200:5" >&2; exit 2; }
+		payload=${BASH_REMATCH[1]} fanout=${BASH_REMATCH[2]}
+		shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "check_prediction.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+[[ $tolerance =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "check_prediction.sh: --tolerance PCT" >&2; exit 2; }
+[[ $attempts =~ ^[1-9]$ ]] || { echo "check_prediction.sh: --attempts 1 to 9" >&2; exit 2; }
+for n in "$reps" "$egress"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "check_prediction.sh: '$n' is not a positive number" >&2; exit 2; }
+done
+cap=$build/tools/perc-capacity
+for b in "$cap" "$build/perf/perc-bench-pipeline" "$build/tools/perc-pcaptest"; do
+	[[ -x $b ]] || { echo "check_prediction.sh: $b not built: skipped"; exit 77; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/check_prediction.XXXXXX")
+# shellcheck disable=SC2317 # called by the trap
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+
+fanouts="1 3 10 30 $fanout"
+[[ -n $calibration ]] && fanouts=$fanout
+
+# one measurement and comparison in $work/$1; 0 within the tolerance
+attempt() {
+	local dir=$work/$1 cal=$calibration rc=0
+	mkdir -p "$dir"
+	"$here/bench_pipeline.sh" --build "$build" --out "$dir" --no-libsrtp --reps "$reps" \
+		--egress "$egress" --fanouts "$fanouts" --payloads "$payload" --streams "" \
+		--stream-payloads "" >"$dir/bench.log" 2>&1 || rc=$?
+	grep -E '^(cpu|software|fanout-)' "$dir/bench.log" || true
+	if [[ $rc != 0 ]]; then
+		echo "check_prediction.sh: bench_pipeline.sh failed: $(tail -3 "$dir/bench.log")"
+		return 1
+	fi
+	if [[ -z $cal ]]; then
+		cal=$dir/calibration.json
+		python3 "$here/calibrate.py" --bench "$dir/bench_pipeline.json" --out "$cal" \
+			--exclude "$payload:$fanout" >/dev/null || return 1
+	fi
+	"$cap" --calibration "$cal" --point "$payload:$fanout" --format json \
+		>"$dir/point.json" || return 1
+	python3 "$here/calibrate.py" --compare "$dir/bench_pipeline.json" "$dir/point.json" \
+		--tolerance "$tolerance" --label "${calibration:-same run, fan-out $fanout left out}"
+}
+
+for ((i = 1; i <= attempts; i++)); do
+	attempt "$i" && exit 0
+	if ((i < attempts)); then
+		echo "attempt $i: outside the tolerance or failed; measuring again"
+	fi
+done
+exit 1
