@@ -119,10 +119,12 @@ else
 fi
 
 # ---- --point: the cost model at one payload and fan-out ----
-"$cap" --calibration "$work/synth.json" --point 600:5 --format json >"$work/point.json" &&
+if "$cap" --calibration "$work/synth.json" --point 600:5 --format json >"$work/point.json"; then
 	check "$work/point.json" "--point 600:5 = 1500 + 5 x 300" \
-		'near(j["cycles_per_ingress"], 3000)' 'near(j["cycles_per_egress"], 600)' ||
+		'near(j["cycles_per_ingress"], 3000)' 'near(j["cycles_per_egress"], 600)'
+else
 	bad "--point failed"
+fi
 
 # ---- refusals: exit status and message ----
 # expect STATUS 'text in stderr' args...
