@@ -65,25 +65,34 @@ def segments(points):
     return out
 
 
-def compare(bench_path, point_path, tol, label):
-    """predicted (perc-capacity --point) against measured (the bench row of
-    the same payload and fan-out): 0 when within tol percent"""
+def compare(bench_path, pred_path, tol, label, stat, payload=None, fanout=None):
+    """predicted against measured cycles per egress packet: PRED is the JSON
+    of perc-capacity --point, or of a plan (--scenario --format json) whose
+    cycles per egress packet are cycles_per_s / egress pps, for the bench
+    row of payload and fan-out; 0 when within tol percent"""
     with open(bench_path) as f:
         bench = json.load(f)
-    with open(point_path) as f:
-        point = json.load(f)
-    p, fo = point["payload"], point["fanout"]
+    with open(pred_path) as f:
+        pred_j = json.load(f)
+    if "cycles_per_egress" in pred_j:
+        p, fo = pred_j["payload"], pred_j["fanout"]
+        pred, what = pred_j["cycles_per_egress"], "--point"
+    else:
+        p, fo = payload, fanout
+        pred = pred_j["cycles_per_s"] / pred_j["egress"]["pps"]
+        what = "scenario %s" % pred_j["scenario"]["name"]
     rows = [r for r in bench["rows"] if r["payload"] == p and r["fanout"] == fo]
     if not rows or rows[0].get("pipeline_cycles_per_egress") is None:
-        fail("%s has no measured row at payload %g fan-out %g" % (bench_path, p, fo))
+        fail("%s has no measured row at payload %s fan-out %s" % (bench_path, p, fo))
     row = rows[0]
-    meas, pred = row["pipeline_cycles_per_egress"], point["cycles_per_egress"]
+    meas = row["pipeline_cycles_per_egress" + ("_p10" if stat == "p10" else "")]
     err = 100.0 * (pred - meas) / meas
-    print("payload %g fan-out %g: predicted %.0f cycles per egress packet (calibration: %s), "
-          "measured %.0f (median of %d chunks, p10 %.0f, spread %.0f%%): %+.1f%% "
-          "(tolerance %g%%)" % (p, fo, pred, label, meas, row["samples_used"],
-                                row["pipeline_cycles_per_egress_p10"],
-                                row["pipeline_spread_pct"], err, tol))
+    tsc = row["tsc_hz"]
+    print("payload %g fan-out %g, %s: predicted %.0f cycles per egress packet (%.2f Mpps per "
+          "core; calibration: %s), measured %.0f (%.2f Mpps; %s of %d chunks, spread "
+          "%.0f%%): %+.1f%% (tolerance %g%%)" % (
+              p, fo, what, pred, tsc / pred / 1e6, label, meas, tsc / meas / 1e6, stat,
+              row["samples_used"], row["pipeline_spread_pct"], err, tol))
     ok = abs(err) <= tol
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
@@ -95,19 +104,27 @@ def main():
     ap.add_argument("--out", help="calibration JSON to write")
     ap.add_argument("--stat", choices=("median", "p10"), default="median",
                     help="median (default: the cost on this machine as it runs) or p10 "
-                         "(10th percentile: a quiet machine)")
+                         "(10th percentile: a quiet machine); with --compare, the "
+                         "measured statistic compared")
     ap.add_argument("--exclude", action="append", default=[], metavar="P:F",
                     help="leave the row of payload P and fan-out F out (to predict it)")
     ap.add_argument("--command", default="")
-    ap.add_argument("--compare", nargs=2, metavar=("BENCH", "POINT"),
-                    help="instead: compare perc-capacity --point's JSON (POINT) with the "
-                         "measured row of bench_pipeline.json (BENCH); exit 1 when outside "
-                         "--tolerance (perf/check_prediction.sh)")
+    ap.add_argument("--compare", nargs=2, metavar=("BENCH", "PRED"),
+                    help="instead: compare perc-capacity's JSON (PRED: --point, or a plan "
+                         "with --point-of) with the measured row of bench_pipeline.json "
+                         "(BENCH); exit 1 when outside --tolerance (perf/check_prediction.sh)")
+    ap.add_argument("--point-of", metavar="P:F", help="the bench row a plan predicts (--compare)")
     ap.add_argument("--tolerance", type=float, default=15.0, help="percent (--compare)")
     ap.add_argument("--label", default="", help="where the prediction came from (--compare)")
     a = ap.parse_args()
     if a.compare:
-        return compare(a.compare[0], a.compare[1], a.tolerance, a.label)
+        pf = [None, None]
+        if a.point_of:
+            m = re.fullmatch(r"(\d+):(\d+)", a.point_of)
+            if not m:
+                fail("--point-of %s: use PAYLOAD:FANOUT" % a.point_of)
+            pf = [int(m.group(1)), int(m.group(2))]
+        return compare(a.compare[0], a.compare[1], a.tolerance, a.label, a.stat, *pf)
     if not a.bench or not a.out:
         ap.error("--bench and --out are required")
 

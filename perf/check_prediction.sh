@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Does perc-capacity's cost model predict a point it was not calibrated on?
+# Does perc-capacity predict a scenario it was not calibrated on?
 # (docs/capacity.md, "Checking the model"). Measures perc-mdd's worker loop
 # (perf/bench_pipeline.sh) at payload 1200 for fan-out 1, 3, 10, 30 and at
 # fan-out 5, interleaved in one run so that the machine's drift hits all
 # of them alike; builds a calibration from every point but fan-out 5
-# (calibrate.py --exclude), asks perc-capacity --point 1200:5, and compares
-# its cycles per egress packet with the measured median.
+# (calibrate.py --exclude); writes the fan-out 5 row's traffic as a
+# scenario (one conference of 6, everyone sends 1200-byte audio, every
+# second one also video with its header extension) and compares
+# perc-capacity's cycles per egress packet for it (cycles/s over egress
+# pps) with the measured one: 10th percentile (decides by default) and
+# median, each from a calibration of the same statistic.
 #
 #   perf/check_prediction.sh [--build DIR] [--calibration FILE] [--tolerance PCT]
 #
 # With --calibration FILE only the point is measured, and the prediction
-# comes from that file (a calibration made earlier on this machine).
+# comes from that file (a calibration made earlier on this machine, of the
+# statistic --stat names).
 # Exit status: 0 within the tolerance, 1 outside it or a run failed,
 # 2 bad usage, 77 the benchmark is not built.
 set -euo pipefail
@@ -26,9 +31,10 @@ egress=60000
 payload=1200
 fanout=5
 attempts=1
+stat=p10
 
 usage() {
-	sed -n '3,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '3,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	cat <<'EOF'
 
 options:
@@ -38,6 +44,10 @@ options:
   --tolerance PCT     allowed |predicted - measured| / measured (default 15)
   --reps N            bench_pipeline repetitions (default 3)
   --egress N          timed egress packets per repetition (default 60000)
+  --stat S            the statistic that decides, p10 (default) or median; both
+                      are printed. The machine is shared: other work only
+                      adds cycles, so the 10th percentile is the code's cost
+                      and the median adds the neighbours' (docs/capacity.md)
   --attempts N        measure again, up to N times in all, while the point is
                       outside the tolerance (default 1): a wrong model fails
                       every time, a noisy minute of a shared machine rarely
@@ -54,6 +64,7 @@ while [[ $# -gt 0 ]]; do
 	--reps) reps=$2; shift ;;
 	--egress) egress=$2; shift ;;
 	--attempts) attempts=$2; shift ;;
+	--stat) stat=$2; shift ;;
 	--point)
 		[[ $2 =~ ^([0-9]+):([0-9]+)$ ]] ||
 			{ echo "check_prediction.sh: --point P:F, e.g. 1200:5" >&2; exit 2; }
@@ -65,6 +76,7 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 [[ $tolerance =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "check_prediction.sh: --tolerance PCT" >&2; exit 2; }
+[[ $stat == median || $stat == p10 ]] || { echo "check_prediction.sh: --stat median or p10" >&2; exit 2; }
 [[ $attempts =~ ^[1-9]$ ]] || { echo "check_prediction.sh: --attempts 1 to 9" >&2; exit 2; }
 for n in "$reps" "$egress"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "check_prediction.sh: '$n' is not a positive number" >&2; exit 2; }
@@ -82,9 +94,42 @@ trap cleanup EXIT
 fanouts="1 3 10 30 $fanout"
 [[ -n $calibration ]] && fanouts=$fanout
 
-# one measurement and comparison in $work/$1; 0 within the tolerance
+# the fan-out row's traffic as a scenario (perf/README.md): 1 conference of
+# F+1 endpoints, each sends P-byte audio, odd positions also video with an
+# 8-byte header extension and 0-16 more bytes (16 counted); all SSRCs at
+# one packet rate
+write_scenario() {
+	local size=$((fanout + 1))
+	cat >"$1" <<EOF
+{"format": 1, "name": "bench_pipeline fanout-$fanout-$payload traffic",
+ "conferences": [{"count": 1, "size": $size}],
+ "media": {"audio": {"payload_bytes": $payload, "packet_rate": 100},
+           "video": {"senders": $(python3 -c "print($size // 2 / $size)"),
+                     "header_extension_bytes": 16,
+                     "layers": [{"payload_bytes": $payload, "packet_rate": 100}]}},
+ "server": {"nic_gbps": 100, "ports": 1, "worker_cores": 1}, "headroom": 0}
+EOF
+}
+
+# prediction of statistic $2 (median, p10) against the measurement in $1
+compare() {
+	local dir=$1 st=$2 cal=$calibration label=$calibration
+	if [[ -z $cal ]]; then
+		cal=$dir/calibration-$st.json
+		label="same run, $payload:$fanout left out, $st"
+		python3 "$here/calibrate.py" --bench "$dir/bench_pipeline.json" --out "$cal" \
+			--stat "$st" --exclude "$payload:$fanout" >/dev/null || return 1
+	fi
+	"$cap" --calibration "$cal" --scenario "$dir/scenario.json" --format json \
+		>"$dir/plan-$st.json" || return 1
+	python3 "$here/calibrate.py" --compare "$dir/bench_pipeline.json" "$dir/plan-$st.json" \
+		--point-of "$payload:$fanout" --stat "$st" --tolerance "$tolerance" --label "$label"
+}
+
+# one measurement in $work/$1; 0 when the --stat comparison is within the
+# tolerance (both statistics are printed)
 attempt() {
-	local dir=$work/$1 cal=$calibration rc=0
+	local dir=$work/$1 rc=0 st verdict=1
 	mkdir -p "$dir"
 	"$here/bench_pipeline.sh" --build "$build" --out "$dir" --no-libsrtp --reps "$reps" \
 		--egress "$egress" --fanouts "$fanouts" --payloads "$payload" --streams "" \
@@ -94,15 +139,15 @@ attempt() {
 		echo "check_prediction.sh: bench_pipeline.sh failed: $(tail -3 "$dir/bench.log")"
 		return 1
 	fi
-	if [[ -z $cal ]]; then
-		cal=$dir/calibration.json
-		python3 "$here/calibrate.py" --bench "$dir/bench_pipeline.json" --out "$cal" \
-			--exclude "$payload:$fanout" >/dev/null || return 1
-	fi
-	"$cap" --calibration "$cal" --point "$payload:$fanout" --format json \
-		>"$dir/point.json" || return 1
-	python3 "$here/calibrate.py" --compare "$dir/bench_pipeline.json" "$dir/point.json" \
-		--tolerance "$tolerance" --label "${calibration:-same run, fan-out $fanout left out}"
+	write_scenario "$dir/scenario.json"
+	for st in median p10; do
+		[[ -n $calibration && $st != "$stat" ]] && continue
+		rc=0
+		compare "$dir" "$st" >"$dir/compare-$st.txt" || rc=$?
+		sed "s/^/$st: /" "$dir/compare-$st.txt"
+		[[ $st == "$stat" ]] && verdict=$rc
+	done
+	return "$verdict"
 }
 
 for ((i = 1; i <= attempts; i++)); do

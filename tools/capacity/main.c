@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "capacity.h"
 
@@ -166,6 +167,9 @@ main(int argc, char **argv)
 		return rc;
 	if (cap_calib_load(o.calibration, &cal, err, sizeof(err)) < 0) {
 		fprintf(stderr, "perc-capacity: calibration %s\n", err);
+		if (access(o.calibration, R_OK) != 0)
+			fprintf(stderr, "perc-capacity: make one on the target hardware with "
+				"perf/calibrate.sh (docs/capacity.md), or give --calibration FILE\n");
 		return CAP_EX_CONFIG;
 	}
 	if (o.point)

@@ -3,6 +3,7 @@
  * perc-capacity: the arithmetic (docs/capacity.md, "The model"). No I/O:
  * the unit test checks every function here on hand-computed cases.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +11,15 @@
 
 #include "capacity.h"
 
-/* a ceiling that does not turn 3.0000000001 (rounding noise) into 4 */
+/* a ceiling that does not turn 3.0000000001 (rounding noise) into 4, and
+ * saturates instead of overflowing on absurd scenarios */
 static unsigned
 cap_ceil(double x)
 {
-	if (x <= 0)
+	if (!(x > 0))
 		return 0;
+	if (x >= (double)UINT_MAX)
+		return UINT_MAX;
 	return (unsigned)ceil(x - 1e-9);
 }
 

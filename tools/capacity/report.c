@@ -83,17 +83,17 @@ cap_plan_json(const struct cap_scenario *sc, const struct cap_calib *c,
 
 	for (i = 0; i < CAP_RES_N; i++) {
 		json_object_set_new(res, cap_resource_name(i), json_pack(
-			"{s:f, s:s, s:f, s:f, s:f, s:i}", "load", p->load[i], "unit", cap_units[i],
+			"{s:f, s:s, s:f, s:f, s:f, s:I}", "load", p->load[i], "unit", cap_units[i],
 			"capacity", p->capacity[i], "utilisation", p->utilisation[i],
 			"headroom_left", p->headroom_left[i], "servers_needed",
-			(int)p->servers_by[i]));
+			(json_int_t)p->servers_by[i]));
 		json_object_set_new(by, cap_resource_name(i), json_integer(p->servers_by[i]));
 	}
 	return json_pack(
 		"{s:s, s:i, s:s, s:{s:s, s:f, s:f, s:i, s:i, s:f},"
 		" s:o, s:o, s:o,"
 		" s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f}, s:f,"
-		" s:f, s:f, s:i, s:i, s:i, s:o, s:o, s:s, s:f,"
+		" s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:s, s:f,"
 		" s:{s:i, s:f, s:b}}",
 		"tool", "perc-capacity", "format", 1, "git_commit", PERC_GIT_COMMIT,
 		"scenario", "name", sc->name, "headroom", sc->headroom, "nic_gbps", sc->nic_gbps,
@@ -108,7 +108,8 @@ cap_plan_json(const struct cap_scenario *sc, const struct cap_calib *c,
 		"payload_bps", p->rates.egress_payload_bps,
 		"streams", p->rates.streams,
 		"cycles_per_s", p->cycles_per_s, "cores_exact", p->cores_exact,
-		"cores", (int)p->cores, "nic_ports", (int)p->ports, "servers", (int)p->servers,
+		"cores", (json_int_t)p->cores, "nic_ports", (json_int_t)p->ports,
+		"servers", (json_int_t)p->servers,
 		"servers_by", by, "resources", res,
 		"first_out", cap_resource_name(p->first_out),
 		"scale_to_target", isfinite(p->scale_to_target) ? p->scale_to_target : 0.0,
