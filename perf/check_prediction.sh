@@ -32,6 +32,7 @@ payload=1200
 fanout=5
 attempts=1
 stat=p10
+opt_in=0
 
 usage() {
 	sed -n '3,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -48,6 +49,9 @@ options:
                       are printed. The machine is shared: other work only
                       adds cycles, so the 10th percentile is the code's cost
                       and the median adds the neighbours' (docs/capacity.md)
+  --opt-in            as a test (meson test capacity_prediction): skip (77)
+                      unless PERC_PERF_CHECKS=1, and skip when the machine is
+                      busy (1-minute load above the CPU count)
   --attempts N        measure again, up to N times in all, while the point is
                       outside the tolerance (default 1): a wrong model fails
                       every time, a noisy minute of a shared machine rarely
@@ -65,6 +69,7 @@ while [[ $# -gt 0 ]]; do
 	--egress) egress=$2; shift ;;
 	--attempts) attempts=$2; shift ;;
 	--stat) stat=$2; shift ;;
+	--opt-in) opt_in=1 ;;
 	--point)
 		[[ $2 =~ ^([0-9]+):([0-9]+)$ ]] ||
 			{ echo "check_prediction.sh: --point P:F, e.g. 1200:5" >&2; exit 2; }
@@ -81,6 +86,24 @@ done
 for n in "$reps" "$egress"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "check_prediction.sh: '$n' is not a positive number" >&2; exit 2; }
 done
+# a timing check is only meaningful on a machine that is not busy with
+# other work; as a test it runs when asked for
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+busy=$(python3 -c "import os,sys; print(int(float(sys.argv[1]) > os.cpu_count()))" "$load")
+if [[ $opt_in == 1 ]]; then
+	if [[ ${PERC_PERF_CHECKS:-0} != 1 ]]; then
+		echo "check_prediction.sh: skipped: a timing check; run it on a quiet machine with" \
+			"PERC_PERF_CHECKS=1 meson test -C build capacity_prediction"
+		exit 77
+	fi
+	if [[ $busy == 1 ]]; then
+		echo "check_prediction.sh: skipped: the machine is busy (load $load on $(nproc) CPUs)"
+		exit 77
+	fi
+elif [[ $busy == 1 ]]; then
+	echo "check_prediction.sh: warning: the machine is busy (load $load on $(nproc) CPUs):" \
+		"expect noise"
+fi
 cap=$build/tools/perc-capacity
 for b in "$cap" "$build/perf/perc-bench-pipeline" "$build/tools/perc-pcaptest"; do
 	[[ -x $b ]] || { echo "check_prediction.sh: $b not built: skipped"; exit 77; }
