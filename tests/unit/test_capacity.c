@@ -394,6 +394,10 @@ test_load_refusals(void)
 	memcpy(strstr(bad, "bitrate_kbps: 960"), "bitrate_kbps: abc", 17);
 	expect_refused(".yaml", bad, "line 10", "media.video.layers[0].bitrate_kbps");
 	expect_refused(".yaml", "conferences: [\n  {count: 1, size: 3\n", "line ", "YAML syntax");
+	expect_refused(".yaml", "headroom: 0.2\nname: a\nheadroom: 0.3\n", "line 3",
+		       "'headroom' appears twice");
+	expect_refused(".yaml", "", "empty", "write a scenario");
+	expect_refused(".yaml", "- 1\n- 2\n", "(top level)", "must be an object");
 	expect_refused(".json", "{\"conferences\": [}", "line 1", "JSON syntax");
 	expect_refused(".json", "{\"conferences\": [{\"count\": 1, \"size\": 1}]}",
 		       "conferences[0].size", "out of range");

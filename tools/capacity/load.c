@@ -82,13 +82,19 @@ cap_yaml_scalar(const yaml_node_t *n)
 	return json_string(s);
 }
 
+/* why cap_yaml_node failed, for the message */
+static char cap_yaml_why[160];
+
 static json_t *
 cap_yaml_node(yaml_document_t *doc, yaml_node_t *n, int depth)
 {
 	json_t *j = NULL;
 
-	if (n == NULL || depth > 64)
+	if (n == NULL || depth > 64) {
+		snprintf(cap_yaml_why, sizeof(cap_yaml_why), "nesting deeper than 64: simplify "
+			 "the file");
 		return NULL;
+	}
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
 		j = cap_yaml_scalar(n);
@@ -116,6 +122,17 @@ cap_yaml_node(yaml_document_t *doc, yaml_node_t *n, int depth)
 			json_t *v;
 
 			if (k == NULL || k->type != YAML_SCALAR_NODE) {
+				snprintf(cap_yaml_why, sizeof(cap_yaml_why), "line %zu: a key must be "
+					 "a plain name", n->start_mark.line + 1);
+				json_decref(j);
+				return NULL;
+			}
+			/* JSON files refuse repeated keys (JSON_REJECT_DUPLICATES); so
+			 * does YAML, rather than keep the last one silently */
+			if (json_object_get(j, (const char *)k->data.scalar.value) != NULL) {
+				snprintf(cap_yaml_why, sizeof(cap_yaml_why), "line %zu: key '%s' "
+					 "appears twice: keep one", k->start_mark.line + 1,
+					 (const char *)k->data.scalar.value);
 				json_decref(j);
 				return NULL;
 			}
@@ -158,12 +175,13 @@ cap_yaml_load(FILE *f, const char *path, char *err, size_t errlen)
 	}
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 
+	/* cap_yaml_node says why when it knows; otherwise jansson ran out */
+	snprintf(cap_yaml_why, sizeof(cap_yaml_why), "out of memory");
 	if (root == NULL)
 		snprintf(err, errlen, "%s: the YAML document is empty: write a scenario or "
 			 "calibration (docs/capacity.md)", path);
 	else if ((j = cap_yaml_node(&doc, root, 0)) == NULL)
-		snprintf(err, errlen, "%s: a YAML node could not be read (non-scalar key, "
-			 "nesting deeper than 64 or out of memory): simplify the file", path);
+		snprintf(err, errlen, "%s: YAML: %s", path, cap_yaml_why);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	return j;
@@ -638,6 +656,7 @@ cap_scenario_load(const char *path, struct cap_scenario *sc, char *err, size_t e
 		return -1;
 	rc = cap_scenario_from_json(j, path, sc, err, errlen);
 	json_decref(j);
+	cap_n_lines = 0;  /* the nodes are gone: no stale line for a reused address */
 	return rc;
 }
 
@@ -651,5 +670,6 @@ cap_calib_load(const char *path, struct cap_calib *c, char *err, size_t errlen)
 		return -1;
 	rc = cap_calib_from_json(j, path, c, err, errlen);
 	json_decref(j);
+	cap_n_lines = 0;
 	return rc;
 }
