@@ -149,7 +149,7 @@ def main():
             fail("row %s is not valid (%s): rerun the calibration" %
                  (r.get("id"), "; ".join(r.get("problems", [])) or "no figure"))
         points.append({
-            "payload": r["payload"], "fanout": r["fanout"],
+            "payload": r["payload"], "fanout": r["fanout"], "streams": r.get("streams"),
             "cycles_per_ingress": r[key] * r["fanout"],
             "cycles_per_egress": r[key],
             "cycles_per_egress_p10": r.get("pipeline_cycles_per_egress_p10"),
@@ -174,8 +174,8 @@ def main():
             "arch": arch.get("used") if isinstance(arch, dict) else arch,
             "dpdk": bench.get("dpdk"),
             "git_commit": bench.get("git_commit"),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime(
-                "%Y-%m-%dT%H:%M:%SZ"),
+            "date": bench.get("date") or datetime.datetime.now(
+                datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
         "budget_hz": bench["tsc_hz"],
         "cycles": "TSC ticks of perc-mdd's worker loop (busy cycles) per packet, %s over "

@@ -71,7 +71,8 @@ if plan audio --scenario "$root/perf/scenarios/audio-small.json"; then
 		'near(j["resources"]["cpu"]["headroom_left"], 1 - 205.8e6 / 4e9)' \
 		'near(j["resources"]["nic_egress"]["utilisation"], 460.8e6 / 10e9)' \
 		'j["host"]["cpu_model"] == "synthetic" and j["host"]["arch"] == "avx512"' \
-		'j["host"]["dpdk"] and j["host"]["git_commit"] == "test" and j["git_commit"]'
+		'j["host"]["dpdk"] and j["host"]["git_commit"] == "test" and j["git_commit"]' \
+		'near(j["streams_per_server"], 3000) and j["calibrated_streams_max"] == 0'
 fi
 
 # ---- town-hall (JSON): 4 x 500, audio last 3, video last 1 at the top ----

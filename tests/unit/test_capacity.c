@@ -270,6 +270,15 @@ test_plan_cores_ports_servers(void)
 	NEAR(p.scale_to_target, 0.7 / 0.576);
 	CU_ASSERT_EQUAL(p.largest_size, 3);
 	CU_ASSERT_TRUE(p.largest_fits);
+	/* 300,000 streams on 4 servers; the note only beyond 10x calibrated */
+	NEAR(p.streams_per_server, 75000);
+	CU_ASSERT_FALSE(p.streams_beyond);          /* max_streams 0: not known */
+	c.max_streams = 7500;
+	cap_plan(&sc, &c, &p);
+	CU_ASSERT_FALSE(p.streams_beyond);
+	c.max_streams = 7499;
+	cap_plan(&sc, &c, &p);
+	CU_ASSERT_TRUE(p.streams_beyond);
 }
 
 static void

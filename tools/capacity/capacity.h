@@ -108,6 +108,7 @@ struct cap_rates {
 struct cap_point {
 	double payload, fanout;
 	double cycles_per_ingress;
+	double streams;      /**< sending SSRCs in the measurement (0: not given) */
 };
 
 #define CAP_MAX_CURVE 32
@@ -137,6 +138,7 @@ struct cap_calib {
 	unsigned cpus;
 	struct cap_point points[CAP_MAX_POINTS];
 	unsigned n_points;
+	double max_streams;  /**< the most streams any point was measured with */
 	struct cap_curve curves[CAP_MAX_FITS]; /**< by payload, ascending */
 	unsigned n_curves;
 };
@@ -159,6 +161,8 @@ struct cap_plan {
 	enum cap_resource first_out;         /**< highest utilisation */
 	double scale_to_target;              /**< load factor at which the first resource
 					      *  reaches 1 - headroom on these servers */
+	double streams_per_server;           /**< sending SSRCs per planned server */
+	bool streams_beyond;                 /**< more than 10x the calibration's streams */
 	/* the largest conference must fit on one server (no cascading) */
 	unsigned largest_size;
 	double largest_util;                 /**< its highest utilisation of one server */

@@ -595,7 +595,8 @@ static int
 cap_points(const struct cap_ctx *x, const json_t *j, struct cap_calib *c)
 {
 	static const char *const keys[] = { "payload", "fanout", "cycles_per_ingress",
-		"cycles_per_egress", "cycles_per_egress_p10", "samples", "spread_pct", NULL };
+		"cycles_per_egress", "cycles_per_egress_p10", "samples", "spread_pct", "streams",
+		NULL };
 	const json_t *a = json_object_get(j, "points"), *e;
 	double in, out;
 	char f[64];
@@ -615,8 +616,11 @@ cap_points(const struct cap_ctx *x, const json_t *j, struct cap_calib *c)
 		    cap_num(x, e, f, "payload", true, 1, 9000, 0, &p->payload) < 0 ||
 		    cap_num(x, e, f, "fanout", true, 1, 100000, 0, &p->fanout) < 0 ||
 		    cap_num(x, e, f, "cycles_per_ingress", false, 1, 1e9, 0, &in) < 0 ||
-		    cap_num(x, e, f, "cycles_per_egress", false, 1, 1e9, 0, &out) < 0)
+		    cap_num(x, e, f, "cycles_per_egress", false, 1, 1e9, 0, &out) < 0 ||
+		    cap_num(x, e, f, "streams", false, 1, 1e9, 0, &p->streams) < 0)
 			return -1;
+		if (p->streams > c->max_streams)
+			c->max_streams = p->streams;
 		if (in == 0 && out == 0)
 			return cap_fail(x, e, NULL, f, "give cycles_per_ingress (or "
 					"cycles_per_egress, which is multiplied by fanout)");

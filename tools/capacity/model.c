@@ -438,5 +438,9 @@ cap_plan(const struct cap_scenario *sc, const struct cap_calib *c, struct cap_pl
 		}
 	}
 	p->scale_to_target = worst > 0 ? keep / worst : INFINITY;
+	/* the cost model knows nothing of table sizes: say when the plan is far
+	 * beyond the stream counts it was measured with */
+	p->streams_per_server = p->rates.streams / p->servers;
+	p->streams_beyond = c->max_streams > 0 && p->streams_per_server > 10 * c->max_streams;
 	cap_plan_largest(sc, c, per_server, p);
 }

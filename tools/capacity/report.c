@@ -93,7 +93,7 @@ cap_plan_json(const struct cap_scenario *sc, const struct cap_calib *c,
 		"{s:s, s:i, s:s, s:{s:s, s:f, s:f, s:i, s:i, s:f},"
 		" s:o, s:o, s:o,"
 		" s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f}, s:f,"
-		" s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:s, s:f,"
+		" s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:s, s:f, s:f, s:f,"
 		" s:{s:i, s:f, s:b}}",
 		"tool", "perc-capacity", "format", 1, "git_commit", PERC_GIT_COMMIT,
 		"scenario", "name", sc->name, "headroom", sc->headroom, "nic_gbps", sc->nic_gbps,
@@ -113,6 +113,8 @@ cap_plan_json(const struct cap_scenario *sc, const struct cap_calib *c,
 		"servers_by", by, "resources", res,
 		"first_out", cap_resource_name(p->first_out),
 		"scale_to_target", isfinite(p->scale_to_target) ? p->scale_to_target : 0.0,
+		"streams_per_server", p->streams_per_server,
+		"calibrated_streams_max", c->max_streams,
 		"largest_conference", "size", (int)p->largest_size,
 		"utilisation_of_one_server", p->largest_util, "fits", p->largest_fits);
 }
@@ -183,6 +185,10 @@ cap_plan_table(FILE *f, const struct cap_scenario *sc, const struct cap_calib *c
 	fprintf(f, "largest      conference of %u uses %.1f%% of one server%s\n", p->largest_size,
 		100 * p->largest_util, p->largest_fits ? "" :
 		": MORE than one server may carry with the headroom (no cascading is modelled)");
+	if (p->streams_beyond)
+		fprintf(f, "note         %.0f streams per server, the calibration measured at most %.0f: "
+			"larger tables cost more (cache misses); see bench_pipeline's streams rows "
+			"and docs/capacity.md, Limitations\n", p->streams_per_server, c->max_streams);
 }
 
 /* ---- SVG ---- */
