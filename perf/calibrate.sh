@@ -67,7 +67,7 @@ for n in "$reps" "$egress"; do
 done
 [[ $stat == median || $stat == p10 ]] || { echo "calibrate.sh: --stat median or p10" >&2; exit 2; }
 [[ $(wc -w <<<"$fanouts") -ge 2 ]] ||
-	{ echo "calibrate.sh: give at least two fan-outs: the model fits a line through them" >&2; exit 2; }
+	{ echo "calibrate.sh: give at least two fan-outs: the model interpolates between them" >&2; exit 2; }
 
 if [[ -n $keep ]]; then
 	res=$keep

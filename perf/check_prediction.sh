@@ -35,7 +35,7 @@ stat=p10
 opt_in=0
 
 usage() {
-	sed -n '3,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'
 	cat <<'EOF'
 
 options:
