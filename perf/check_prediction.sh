@@ -18,7 +18,8 @@
 # comes from that file (a calibration made earlier on this machine, of the
 # statistic --stat names).
 # Exit status: 0 within the tolerance, 1 outside it or a run failed,
-# 2 bad usage, 77 the benchmark is not built.
+# 2 bad usage, 77 skipped (the benchmark is not built; with --opt-in: not
+# asked for, or the machine is busy).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
