@@ -27,7 +27,7 @@ static const char usage_text[] =
 	"Talks to perc-mdd's conference API (perc-mdd ... -- --api PATH).\n"
 	"\n"
 	"commands:\n"
-	"  conference create ID\n"
+	"  conference create ID [--max-endpoints N]   (default 32, at most 1024)\n"
 	"  conference delete ID          (its endpoints go, the KD hears EndpointDisconnect)\n"
 	"  endpoint add CONF ID --remote-ufrag U [--ufrag X --pwd Y]\n"
 	"                                prints the MDD's ICE ufrag / pwd, address and port\n"
@@ -69,7 +69,17 @@ build(int argc, char **argv, const char **why)
 		return NULL; /* handled by the caller */
 	}
 	if (strcmp(argv[0], "conference") == 0) {
-		*why = "conference create|delete ID";
+		*why = "conference create ID [--max-endpoints N] | conference delete ID";
+		if (argc == 5 && strcmp(argv[1], "create") == 0 &&
+		    strcmp(argv[3], "--max-endpoints") == 0) {
+			char *end;
+			long n = strtol(argv[4], &end, 10);
+
+			if (*end != '\0' || end == argv[4] || n < 0 || n > 1 << 20)
+				return NULL;
+			return json_pack("{s:s,s:s,s:i}", "op", "conference_create", "id", argv[2],
+					 "max_endpoints", (int)n);
+		}
 		if (argc != 3)
 			return NULL;
 		if (strcmp(argv[1], "create") == 0)

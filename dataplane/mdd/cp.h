@@ -24,6 +24,7 @@ struct mdd_cp_opts {
 	const char *kd_cert, *kd_key, *kd_ca;
 	uint64_t consent_ms;         /**< RFC 7675 consent timeout */
 	uint64_t media_ms;           /**< silence before EndpointDisconnect; 0 = off */
+	unsigned max_endpoints;      /**< sizes the ICE indexes (--max-endpoints) */
 };
 
 /* _(name, "description"): the control plane's counters (stats "ice") */
@@ -74,6 +75,9 @@ void mdd_cp_poll(struct mdd *m);
 /** Close sockets, EndpointDisconnect nothing (the KD sees the tunnel go). */
 void mdd_cp_fini(struct mdd *m);
 
+/** Add the control plane's "ice" counters and "tunnel" state to root. */
+void mdd_cp_stats(json_t *root);
+
 /** CLOCK_MONOTONIC in ms. */
 uint64_t mdd_now_ms(void);
 
@@ -83,6 +87,15 @@ void mdd_api_poll(struct mdd *m);
 void mdd_api_fini(void);
 
 /* cp_ice.c */
+/** The ufrag and association indexes for max_endpoints. 0 or -1 (err). */
+int mdd_ice_init(unsigned max_endpoints, char *err, size_t errlen);
+void mdd_ice_fini(void);
+/** Index a new run-time leg by its (unique) MDD ufrag. 0 or -1. */
+int mdd_ice_leg_index(struct mdd_leg *l);
+/** EndpointDisconnect for l's association, if any, which then ends. */
+void mdd_ice_disconnect(struct mdd_leg *l);
+/** Out of the indexes (and its association ended) before l is freed. */
+void mdd_ice_leg_forget(struct mdd_leg *l);
 bool mdd_ice_udp(struct mdd *m, struct rte_mbuf *mb, const struct pkt_info *pi, int demux);
 /** Send a UDP payload to a latched leg through the control TX path. 0 or -1. */
 int mdd_ice_send(struct mdd *m, struct mdd_leg *l, const uint8_t *p, size_t len);

@@ -24,6 +24,8 @@
 
 #define API_CLIENTS 16
 #define API_OUT_MAX (4u << 20)
+/* a connection that sends nothing this long gives its slot back */
+#define API_IDLE_MS 300000u
 
 struct mdd_cp g_cp;
 
@@ -34,6 +36,7 @@ struct client {
 	char *out;
 	size_t out_len, out_cap;
 	bool closing;            /* close once out is written */
+	uint64_t active_ms;      /* last request or accept */
 };
 
 static int listen_fd = -1;
@@ -157,12 +160,15 @@ op_conf_create(struct mdd *m, const struct mdd_api_req *r)
 {
 	char err[256];
 
-	if (mdd_conf_create(m, r->conf, MDD_API_CONF_LEGS, err, sizeof(err)) == NULL)
+	/* every stream of every leg gets an outbound context per slot when
+	 * the leg is made: the bound is memory, not speed */
+	if (mdd_conf_create(m, r->conf, r->max_endpoints, err, sizeof(err)) == NULL)
 		return error_resp(err);
-	printf("perc-mdd: conference %s created (API)\n", r->conf);
+	printf("perc-mdd: conference %s created (API, up to %u endpoints)\n", r->conf,
+	       r->max_endpoints);
 	fflush(stdout);
 	return json_pack("{s:b,s:s,s:i}", "ok", 1, "id", r->conf, "max_endpoints",
-			 MDD_API_CONF_LEGS);
+			 (int)r->max_endpoints);
 }
 
 static json_t *
@@ -184,17 +190,8 @@ op_conf_delete(struct mdd *m, const struct mdd_api_req *r)
 	/* the KD hears of every association before the legs go */
 	for (uint32_t j = 0; j < c->n_legs; j++)
 		if (c->legs[j] != NULL) {
-			struct mdd_leg *l = c->legs[j];
-
 			n++;
-			if (l->has_uuid) {
-				if (mdd_tun_send_disconnect(l->uuid) == 0)
-					g_cp.c[MDD_CP_disconnects_sent]++;
-				else
-					g_cp.c[MDD_CP_disconnects_unsent]++;
-				l->has_uuid = false;
-			}
-			OPENSSL_cleanse(l->pwd, sizeof(l->pwd));
+			mdd_ice_leg_forget(c->legs[j]);
 		}
 	mdd_conf_delete(m, c);
 	printf("perc-mdd: conference %s deleted (API, %u endpoints)\n", r->conf, n);
@@ -238,6 +235,12 @@ op_ep_add(struct mdd *m, const struct mdd_api_req *r)
 	snprintf(l->ufrag, sizeof(l->ufrag), "%s", ufrag);
 	snprintf(l->pwd, sizeof(l->pwd), "%s", pwd);
 	snprintf(l->remote_ufrag, sizeof(l->remote_ufrag), "%s", r->remote_ufrag);
+	if (mdd_ice_leg_index(l) != 0) {
+		mdd_leg_remove(m, l);
+		OPENSSL_cleanse(pwd, sizeof(pwd));
+		return error_resp("the ICE table is full: remove endpoints or restart with a "
+				  "larger --max-endpoints");
+	}
 	for (unsigned i = 0; i < m->n_addrs; i++)
 		if (m->addrs[i].family == AF_INET) {
 			inet_ntop(AF_INET, m->addrs[i].ip, ip, sizeof(ip));
@@ -330,16 +333,24 @@ op_list(struct mdd *m)
 	return json_pack("{s:b,s:o}", "ok", 1, "conferences", confs);
 }
 
-static json_t *
-op_stats(struct mdd *m)
+void
+mdd_cp_stats(json_t *root)
 {
-	json_t *root = mdd_stats_obj(m), *ice = json_object();
+	json_t *ice = json_object();
 
 	for (unsigned i = 0; i < MDD_CP__COUNT; i++)
 		json_object_set_new(ice, cp_names[i], json_integer((json_int_t)g_cp.c[i]));
-	json_object_set_new(root, "ok", json_true());
 	json_object_set_new(root, "ice", ice);
 	json_object_set_new(root, "tunnel", mdd_tun_stats());
+}
+
+static json_t *
+op_stats(struct mdd *m)
+{
+	json_t *root = mdd_stats_obj(m);
+
+	json_object_set_new(root, "ok", json_true());
+	mdd_cp_stats(root);
 	return root;
 }
 
@@ -404,6 +415,7 @@ client_read(struct mdd *m, struct client *c)
 			size_t ll = (size_t)(nl - c->in), rest = c->in_len - ll - 1;
 			size_t l2 = ll > 0 && c->in[ll - 1] == '\r' ? ll - 1 : ll;
 
+			c->active_ms = mdd_now_ms();
 			if (l2 > 0)
 				reply(c, handle(m, c->in, l2));
 			memmove(c->in, nl + 1, rest);
@@ -454,13 +466,17 @@ mdd_api_poll(struct mdd *m)
 	pf[n].fd = listen_fd;
 	pf[n].events = POLLIN;
 	map[n++] = -1;
-	for (int i = 0; i < API_CLIENTS; i++)
+	for (int i = 0; i < API_CLIENTS; i++) {
+		if (clients[i].fd >= 0 && ((clients[i].closing && clients[i].out_len == 0) ||
+					   mdd_now_ms() - clients[i].active_ms > API_IDLE_MS))
+			client_close(&clients[i]); /* nothing left to say, or idle */
 		if (clients[i].fd >= 0) {
 			pf[n].fd = clients[i].fd;
 			pf[n].events = (short)((clients[i].closing ? 0 : POLLIN) |
 					       (clients[i].out_len ? POLLOUT : 0));
 			map[n++] = i;
 		}
+	}
 	if (poll(pf, (nfds_t)n, 0) <= 0)
 		return;
 	for (int k = 1; k < n; k++) {
@@ -490,6 +506,7 @@ mdd_api_poll(struct mdd *m)
 				continue;
 			}
 			clients[i].fd = fd;
+			clients[i].active_ms = mdd_now_ms();
 		}
 	}
 }
@@ -519,10 +536,15 @@ mdd_cp_init(struct mdd *m, const struct mdd_cp_opts *o, char *err, size_t errlen
 	g_cp.o = *o;
 	/* a peer that goes away must not kill the MDD */
 	signal(SIGPIPE, SIG_IGN);
-	if (o->api_path != NULL && mdd_api_init(o->api_path, err, errlen) != 0)
+	if (mdd_ice_init(o->max_endpoints, err, errlen) != 0)
 		return -1;
+	if (o->api_path != NULL && mdd_api_init(o->api_path, err, errlen) != 0) {
+		mdd_ice_fini();
+		return -1;
+	}
 	if (mdd_tun_init(o, err, errlen) != 0) {
 		mdd_api_fini();
+		mdd_ice_fini();
 		return -1;
 	}
 	m->udp_hook = udp_hook;
@@ -543,4 +565,5 @@ mdd_cp_fini(struct mdd *m)
 	m->udp_hook = NULL;
 	mdd_api_fini();
 	mdd_tun_fini();
+	mdd_ice_fini();
 }

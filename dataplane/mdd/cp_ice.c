@@ -15,7 +15,10 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <rte_errno.h>
 #include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 
 #include "cp.h"
@@ -39,54 +42,166 @@ mdd_ice_state(const struct mdd_leg *l)
 	return mdd_ice_state_name(l->in_hash, l->rx != NULL);
 }
 
+/* The run-time legs by MDD ufrag and by association id: every Binding
+ * request and tunnel message finds its endpoint in O(1) (consent checks
+ * alone are one request per endpoint every few seconds). Control thread
+ * only: no concurrent readers. */
+struct ufrag_key {
+	/* NUL-padded; a multiple of 4 bytes, since rte_jhash reads whole
+	 * 32-bit words (a 257-byte key would be read past its end) */
+	char s[RTE_ALIGN_CEIL(MDD_ICE_CRED_MAX + 1, 4)];
+} __rte_aligned(4);
+
+static struct rte_hash *by_ufrag, *by_uuid;
+
+int
+mdd_ice_init(unsigned max_endpoints, char *err, size_t errlen)
+{
+	struct rte_hash_parameters hp = {
+		.entries = max_endpoints < 64 ? 128 : max_endpoints,
+		.hash_func = rte_jhash,
+		.socket_id = (int)rte_socket_id(),
+	};
+
+	hp.name = "mdd_ice_ufrag";
+	hp.key_len = sizeof(struct ufrag_key);
+	by_ufrag = rte_hash_create(&hp);
+	hp.name = "mdd_ice_uuid";
+	hp.key_len = 16;
+	by_uuid = rte_hash_create(&hp);
+	if (by_ufrag == NULL || by_uuid == NULL) {
+		snprintf(err, errlen, "cannot create the ICE tables for %u endpoints: %s (give the "
+			 "EAL more memory with -m or lower --max-endpoints)", max_endpoints,
+			 rte_strerror(rte_errno));
+		mdd_ice_fini();
+		return -1;
+	}
+	return 0;
+}
+
+void
+mdd_ice_fini(void)
+{
+	rte_hash_free(by_ufrag);
+	rte_hash_free(by_uuid);
+	by_ufrag = by_uuid = NULL;
+}
+
+static void
+ufrag_key(struct ufrag_key *k, const char *ufrag)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->s, sizeof(k->s), "%s", ufrag);
+}
+
+static struct mdd_leg *
+leg_by_ufrag(const char *ufrag)
+{
+	struct ufrag_key k;
+	void *data;
+
+	ufrag_key(&k, ufrag);
+	return rte_hash_lookup_data(by_ufrag, &k, &data) >= 0 ? data : NULL;
+}
+
 bool
 mdd_ice_ufrag_used(struct mdd *m, const char *ufrag)
 {
-	for (unsigned i = 0; i < m->n_legs; i++)
-		if (m->legs[i]->ice && strcmp(m->legs[i]->ufrag, ufrag) == 0)
-			return true;
-	return false;
+	(void)m;
+	return leg_by_ufrag(ufrag) != NULL;
+}
+
+int
+mdd_ice_leg_index(struct mdd_leg *l)
+{
+	struct ufrag_key k;
+
+	ufrag_key(&k, l->ufrag);
+	return rte_hash_add_key_data(by_ufrag, &k, l) == 0 ? 0 : -1;
+}
+
+/* An association id as a hash key: rte_jhash loads 32-bit words, so the
+ * key is copied to an aligned buffer (ids sit at odd offsets in messages). */
+struct uuid_key {
+	uint32_t w[4];
+};
+
+static void
+uuid_key(struct uuid_key *k, const uint8_t uuid[16])
+{
+	memcpy(k->w, uuid, 16);
 }
 
 struct mdd_leg *
 mdd_ice_leg_by_uuid(struct mdd *m, const uint8_t uuid[16])
 {
-	for (unsigned i = 0; i < m->n_legs; i++) {
-		struct mdd_leg *l = m->legs[i];
+	struct uuid_key k;
+	void *data;
 
-		if (l->ice && l->has_uuid && memcmp(l->uuid, uuid, 16) == 0)
-			return l;
-	}
-	return NULL;
+	(void)m;
+	uuid_key(&k, uuid);
+	return rte_hash_lookup_data(by_uuid, &k, &data) >= 0 ? data : NULL;
 }
 
-/* mdd_ice_lookup_fn over the run-time legs */
-static const char *
-leg_by_ufrags(void *ctx, const char *local, const char *remote, void **ep)
+/* A new association for l (its first DTLS record, or the first after an
+ * EndpointDisconnect). 0 or -1. */
+static int
+uuid_set(struct mdd_leg *l)
 {
-	struct mdd *m = ctx;
+	struct uuid_key k;
 
-	for (unsigned i = 0; i < m->n_legs; i++) {
-		struct mdd_leg *l = m->legs[i];
-
-		if (l->ice && strcmp(l->ufrag, local) == 0 && strcmp(l->remote_ufrag, remote) == 0) {
-			*ep = l;
-			return l->pwd;
-		}
+	for (int tries = 0; tries < 4; tries++) {
+		if (mdd_uuid_v4(l->uuid) != 0)
+			return -1;
+		uuid_key(&k, l->uuid);
+		if (rte_hash_lookup(by_uuid, &k) >= 0)
+			continue; /* 2^-122: never, but a duplicate must not alias */
+		if (rte_hash_add_key_data(by_uuid, &k, l) != 0)
+			return -1;
+		l->has_uuid = true;
+		return 0;
 	}
-	return NULL;
+	return -1;
 }
 
-static void
-disconnect(struct mdd_leg *l)
+void
+mdd_ice_disconnect(struct mdd_leg *l)
 {
+	struct uuid_key k;
+
 	if (!l->has_uuid)
 		return;
 	if (mdd_tun_send_disconnect(l->uuid) == 0)
 		g_cp.c[MDD_CP_disconnects_sent]++;
 	else
 		g_cp.c[MDD_CP_disconnects_unsent]++;
+	uuid_key(&k, l->uuid);
+	rte_hash_del_key(by_uuid, &k);
 	l->has_uuid = false;
+}
+
+void
+mdd_ice_leg_forget(struct mdd_leg *l)
+{
+	struct ufrag_key k;
+
+	mdd_ice_disconnect(l);
+	ufrag_key(&k, l->ufrag);
+	if (leg_by_ufrag(l->ufrag) == l)
+		rte_hash_del_key(by_ufrag, &k);
+}
+
+/* mdd_ice_lookup_fn over the run-time legs */
+static const char *
+leg_by_ufrags(void *ctx, const char *local, const char *remote, void **ep)
+{
+	struct mdd_leg *l = leg_by_ufrag(local);
+
+	(void)ctx;
+	if (l == NULL || strcmp(l->remote_ufrag, remote) != 0)
+		return NULL;
+	*ep = l;
+	return l->pwd;
 }
 
 void
@@ -94,7 +209,7 @@ mdd_ice_leg_remove(struct mdd *m, struct mdd_leg *l, const char *why)
 {
 	printf("perc-mdd: endpoint %s/%s removed (%s)\n", l->conf->id, l->id, why);
 	fflush(stdout);
-	disconnect(l);
+	mdd_ice_leg_forget(l);
 	mdd_leg_remove(m, l);
 }
 
@@ -241,11 +356,10 @@ on_dtls(struct mdd *m, const struct pkt_info *pi, const uint8_t *p, size_t len)
 		return true;
 	}
 	if (!l->has_uuid) {
-		if (mdd_uuid_v4(l->uuid) != 0) {
+		if (uuid_set(l) != 0) {
 			g_cp.c[MDD_CP_dtls_tunnel_down]++;
 			return true;
 		}
-		l->has_uuid = true;
 		l->media_timed_out = false;
 		printf("perc-mdd: endpoint %s/%s: DTLS association %s\n", l->conf->id, l->id,
 		       mdd_uuid_fmt(l->uuid, u));
@@ -304,7 +418,7 @@ mdd_ice_tick(struct mdd *m)
 			fflush(stdout);
 			g_cp.c[MDD_CP_media_timeouts]++;
 			l->media_timed_out = true;
-			disconnect(l);
+			mdd_ice_disconnect(l);
 		}
 	}
 }

@@ -15,6 +15,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@
 #define TUN_OUT_MAX (1u << 20)
 #define TUN_IN_MAX (PERC_TUN_HDR + PERC_TUN_MAX_BODY)
 #define TUN_PROFILE_DOUBLE 0x0009u
+/* TCP connect plus TLS handshake must finish within this (a KD that
+ * accepts and then says nothing must not hold the tunnel forever) */
+#define TUN_SETUP_MS 5000u
 
 enum tun_state { T_IDLE, T_CONNECTING, T_HANDSHAKE, T_UP };
 
@@ -51,7 +55,7 @@ static struct {
 	SSL *ssl;
 	int fd;
 	enum tun_state st;
-	uint64_t next_try_ms, up_since_ms;
+	uint64_t next_try_ms, up_since_ms, deadline_ms;
 	uint32_t backoff_ms;
 	bool was_up;
 	uint8_t *out;
@@ -241,12 +245,20 @@ static void
 start_connect(void)
 {
 	int fd = socket(t.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	int idle = 10, intvl = 5, cnt = 3;
 
 	if (fd < 0) {
 		tun_fail(strerror(errno));
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* a KD host that vanishes without a reset is noticed in ~25 s even
+	 * when the MDD has nothing to send */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	t.deadline_ms = mdd_now_ms() + TUN_SETUP_MS;
 	t.fd = fd;
 	if (connect(fd, (struct sockaddr *)&t.sa, t.sa_len) != 0 && errno != EINPROGRESS) {
 		tun_fail(strerror(errno));
@@ -275,6 +287,13 @@ start_tls(void)
 		return;
 	}
 	SSL_set_connect_state(t.ssl);
+	{
+		/* SNI when --kd names a host (not for an address literal) */
+		struct in6_addr a6;
+
+		if (inet_pton(AF_INET, t.host, &a6) != 1 && inet_pton(AF_INET6, t.host, &a6) != 1)
+			SSL_set_tlsext_host_name(t.ssl, t.host);
+	}
 	t.st = T_HANDSHAKE;
 }
 
@@ -447,6 +466,12 @@ mdd_tun_poll(struct mdd *m)
 {
 	if (!t.on)
 		return;
+	if ((t.st == T_CONNECTING || t.st == T_HANDSHAKE) && mdd_now_ms() > t.deadline_ms) {
+		snprintf(t.last_error, sizeof(t.last_error), "no %s within %u ms",
+			 t.st == T_CONNECTING ? "TCP connection" : "TLS handshake", TUN_SETUP_MS);
+		tun_fail(t.last_error);
+		return;
+	}
 	switch (t.st) {
 	case T_IDLE:
 		if (mdd_now_ms() >= t.next_try_ms)

@@ -27,6 +27,8 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "cp.h"
 #include "mdd.h"
@@ -358,6 +360,19 @@ setup_workers(struct mdd *m, int arch)
 	return 0;
 }
 
+/* --stats-json: the dataplane's counters and the control plane's */
+static int
+stats_json(struct mdd *m, const char *path)
+{
+	json_t *root = mdd_stats_obj(m);
+	int r;
+
+	mdd_cp_stats(root);
+	r = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(root);
+	return r == 0 ? 0 : -1;
+}
+
 static void
 drain_ring(struct rte_ring *r)
 {
@@ -476,6 +491,7 @@ main(int argc, char **argv)
 		goto out_ports;
 	}
 	prov_free(&prov);
+	o.cp.max_endpoints = o.max_endpoints;
 	if (mdd_cp_init(&g_mdd, &o.cp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perc-mdd: %s\n", err);
 		mdd_teardown(&g_mdd);
@@ -536,7 +552,7 @@ main(int argc, char **argv)
 	if (o.stats_interval > 0)
 		mdd_stats_line(&g_mdd, stdout, o.stats_interval);
 	rc = 0;
-	if (o.stats_json != NULL && mdd_stats_json(&g_mdd, o.stats_json) != 0) {
+	if (o.stats_json != NULL && stats_json(&g_mdd, o.stats_json) != 0) {
 		fprintf(stderr, "perc-mdd: cannot write %s: %s\n", o.stats_json, strerror(errno));
 		rc = 1;
 	}

@@ -18,7 +18,7 @@ static const struct {
 	const char *fields;      /* allowed keys besides "op", space-separated */
 	const char *required;
 } ops[] = {
-	{ "conference_create", MDD_API_CONF_CREATE, " id ", " id " },
+	{ "conference_create", MDD_API_CONF_CREATE, " id max_endpoints ", " id " },
 	{ "conference_delete", MDD_API_CONF_DELETE, " id ", " id " },
 	{ "endpoint_add", MDD_API_EP_ADD, " conference id remote_ufrag ufrag pwd ",
 	  " conference id remote_ufrag " },
@@ -168,7 +168,22 @@ parse_obj(json_t *o, struct mdd_api_req *r, char *err, size_t errlen)
 	if (check_fields(o, ops[i].fields, ops[i].required, name, err, errlen) != 0)
 		return -1;
 	switch (r->op) {
-	case MDD_API_CONF_CREATE:
+	case MDD_API_CONF_CREATE: {
+		json_t *me = json_object_get(o, "max_endpoints");
+
+		r->max_endpoints = MDD_API_CONF_LEGS_DEFAULT;
+		if (me != NULL) {
+			if (!json_is_integer(me) || json_integer_value(me) < 2 ||
+			    json_integer_value(me) > MDD_API_CONF_LEGS_MAX) {
+				snprintf(err, errlen, "\"max_endpoints\" must be an integer 2..%u "
+					 "(default %u)", MDD_API_CONF_LEGS_MAX,
+					 MDD_API_CONF_LEGS_DEFAULT);
+				return -1;
+			}
+			r->max_endpoints = (unsigned)json_integer_value(me);
+		}
+	}
+		/* fall through */
 	case MDD_API_CONF_DELETE:
 		if (str_field(o, "id", r->conf, sizeof(r->conf), err, errlen) < 0)
 			return -1;

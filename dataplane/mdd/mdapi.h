@@ -26,6 +26,10 @@
 /** Lengths of generated credentials. */
 #define MDD_ICE_UFRAG_GEN 8u
 #define MDD_ICE_PWD_GEN 24u
+/** Endpoints an API conference holds unless conference_create says
+ *  otherwise ("max_endpoints"), and the bound on what it may say. */
+#define MDD_API_CONF_LEGS_DEFAULT 32u
+#define MDD_API_CONF_LEGS_MAX 1024u
 /** Tunnel reconnect backoff (ms). */
 #define MDD_BACKOFF_MIN_MS 100u
 #define MDD_BACKOFF_MAX_MS 5000u
@@ -47,6 +51,7 @@ struct mdd_api_req {
 	char remote_ufrag[MDD_ICE_CRED_MAX + 1];
 	char ufrag[MDD_ICE_CRED_MAX + 1];        /**< "" when not given */
 	char pwd[MDD_ICE_CRED_MAX + 1];          /**< "" when not given */
+	unsigned max_endpoints;                  /**< conference_create (default 32) */
 };
 
 /**

@@ -155,10 +155,6 @@ struct mdd_conf {
 	struct mdd_leg **legs;
 };
 
-/** Legs an API conference can hold (every stream has an outbound context
- *  per slot, allocated when its leg is created). */
-#define MDD_API_CONF_LEGS 32u
-
 /** A conference's leg in slot j, or NULL (workers and control). */
 static inline struct mdd_leg *
 mdd_conf_leg(const struct mdd_conf *c, uint32_t j)

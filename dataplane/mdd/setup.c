@@ -295,6 +295,7 @@ free_leg(struct mdd_leg *l)
 		rte_free(l->rx);
 	}
 	free_key(l->tx_key);
+	OPENSSL_cleanse(l->pwd, sizeof(l->pwd));
 	rte_free(l);
 }
 
@@ -609,7 +610,6 @@ mdd_leg_remove(struct mdd *m, struct mdd_leg *l)
 	m->n_legs--;
 	if (l->rx != NULL || l->tx_key != NULL)
 		m->keys_retired += 2;
-	OPENSSL_cleanse(l->pwd, sizeof(l->pwd));
 	free_leg(l);
 }
 

@@ -355,6 +355,15 @@ def main():
     check(rc == 1, "endpoint add to a missing conference refused", out)
     rc, out, _ = ctl("endpoint", "add", "c1", "Y", "--remote-ufrag", "epYufrag", "--ufrag", "yyyy", "--pwd", "short")
     check(rc == 1 and "pwd" in out["error"], "endpoint add with a short pwd refused", out)
+    rc, out, _ = ctl("conference", "create", "c2", "--max-endpoints", "2")
+    check(rc == 0 and out.get("max_endpoints") == 2, "conference create c2 --max-endpoints 2", out)
+    r = [ctl("endpoint", "add", "c2", e, "--remote-ufrag", "rem" + e)[0] for e in ("x1", "x2", "x3")]
+    check(r == [0, 0, 1], "c2 takes two endpoints, refuses a third", r)
+    r = [ctl("endpoint", "remove", "c2", "x1")[0], ctl("endpoint", "add", "c2", "x3", "--remote-ufrag", "remx3")[0]]
+    check(r == [0, 0] and ("c2", "x3") in listing() and ("c2", "x1") not in listing(),
+          "a freed slot is taken by the next endpoint", r)
+    rc, out, _ = ctl("conference", "delete", "c2")
+    check(rc == 0 and out.get("endpoints_removed") == 2, "conference delete c2", out)
     for line, what in ((b"this is not json\n", "not JSON"), (b'{"op":"nope"}\n', "unknown op"),
                        (b'{"op":"endpoint_add","conference":"c1"}\n', "missing fields"),
                        (b'{"op":"list","extra":1}\n', "unknown field"),
@@ -367,6 +376,34 @@ def main():
             check(False, "malformed request (%s): ok:false" % what, e)
     rc, out, _ = ctl("raw", '{"op":"list"}')
     check(rc == 0 and out["ok"], "daemon still serves after malformed requests")
+    # 16 clients at once; the 17th is told so; two requests on one connection
+    idle = []
+    for _ in range(16):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(SOCK)
+        idle.append(c)
+    time.sleep(0.3)
+    try:
+        r = raw_request(b'{"op":"list"}\n')
+    except (OSError, ValueError) as e:
+        r = {"error": str(e)}
+    check(r.get("ok") is False and "too many" in r.get("error", ""), "a 17th API client is refused", r)
+    idle[0].sendall(b'{"op":"list"}\n{"op":"stats"}\n')
+    idle[0].settimeout(5)
+    data = b""
+    while data.count(b"\n") < 2:
+        chunk = idle[0].recv(1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    lines = [json.loads(x) for x in data.split(b"\n") if x]
+    check(len(lines) == 2 and "conferences" in lines[0] and "tunnel" in lines[1],
+          "two requests on one connection, answered in order")
+    for c in idle:
+        c.close()
+    time.sleep(0.3)
+    rc, out, _ = ctl("list")
+    check(rc == 0, "served again once clients left")
     ls = listing()
     check(ls.get(("c1", "A"), {}).get("state") == "waiting_ice" and
           ls.get(("c1", "B"), {}).get("state") == "waiting_ice", "list: A and B waiting_ice", ls)
@@ -557,6 +594,18 @@ def main():
           "UnsupportedVersion: counted, reconnects back off (%s ms)" % (t or {}).get("backoff_ms"), t)
     check("does not speak tunnel version" in open(W + "/mdd.log").read(), "log: UnsupportedVersion")
     kd_stop()
+
+    # a "KD" that accepts TCP and never speaks TLS: the handshake times out
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(KD_PORT)))
+    ls.listen(8)
+    f0 = stats().get("tunnel", {}).get("failures", 0)
+    t = wait_for(lambda: (lambda t: t if "TLS handshake" in t.get("last_error", "") else None)(
+        stats().get("tunnel", {})), 12, step=0.3)
+    check(t and t.get("failures", 0) > f0 and not t.get("connected"),
+          "a KD that never answers the TLS handshake: given up after 5 s, retried", t)
+    ls.close()
     print("mdctl: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

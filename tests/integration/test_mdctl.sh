@@ -65,12 +65,15 @@ cat "$W/driver.log"
 kill "$mdd_pid"; wait "$mdd_pid"; rc=$?; mdd_pid=
 [ $rc -eq 0 ] && ok "perc-mdd stopped cleanly on SIGTERM" || bad "perc-mdd exited $rc: $(tail -3 "$W/mdd.log")"
 [ ! -e "$W/mdd.sock" ] && ok "API socket removed on exit" || bad "API socket left behind"
-python3 - "$W/stats.json" <<'PY' && ok "stats.json: keys retired, no conference left" || bad "stats.json"
+python3 - "$W/stats.json" <<'PY' && ok "stats.json: keys retired, no conference left, ICE and tunnel counters" || bad "stats.json"
 import json, sys
 st = json.load(open(sys.argv[1]))
-c = st["control"]
-print("keys_retired %d, conferences %d, endpoints %d" % (c["keys_retired"], c["conferences"], c["endpoints"]))
-sys.exit(0 if c["keys_retired"] >= 4 and c["conferences"] == 0 and c["endpoints"] == 0 else 1)
+c, ice, tun = st["control"], st["ice"], st["tunnel"]
+print("keys_retired %d, conferences %d, endpoints %d; stun_answered %d, keys_installed %d, reconnects %d"
+      % (c["keys_retired"], c["conferences"], c["endpoints"], ice["stun_answered"], ice["keys_installed"],
+         tun["reconnects"]))
+sys.exit(0 if c["keys_retired"] >= 4 and c["conferences"] == 0 and c["endpoints"] == 0 and
+         ice["stun_answered"] >= 4 and ice["keys_installed"] >= 4 and tun["reconnects"] >= 1 else 1)
 PY
 echo "mdctl: $pass passed, $fail failed (driver: $(tail -1 "$W/driver.log"))"
 [ $fail -eq 0 ]

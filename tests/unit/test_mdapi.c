@@ -24,6 +24,10 @@ test_ops(void)
 	CU_ASSERT_EQUAL(parse("{\"op\":\"conference_create\",\"id\":\"c1\"}", &r, err), 0);
 	CU_ASSERT_EQUAL(r.op, MDD_API_CONF_CREATE);
 	CU_ASSERT_STRING_EQUAL(r.conf, "c1");
+	CU_ASSERT_EQUAL(r.max_endpoints, MDD_API_CONF_LEGS_DEFAULT);
+	CU_ASSERT_EQUAL(parse("{\"op\":\"conference_create\",\"id\":\"c2\",\"max_endpoints\":100}",
+			      &r, err), 0);
+	CU_ASSERT_EQUAL(r.max_endpoints, 100);
 	CU_ASSERT_EQUAL(parse("{\"op\":\"conference_delete\",\"id\":\"c1\"}", &r, err), 0);
 	CU_ASSERT_EQUAL(r.op, MDD_API_CONF_DELETE);
 	CU_ASSERT_EQUAL(parse("{\"op\":\"endpoint_add\",\"conference\":\"c1\",\"id\":\"a\","
@@ -71,6 +75,10 @@ test_refusals(void)
 		{ "{\"op\":\"conference_create\",\"id\":\"a\\u0001\"}", "conference id" },
 		{ "{\"op\":\"conference_create\",\"id\":\"0123456789012345678901234567890123456789"
 		  "012345678901234567890123456789\"}", "longer" },
+		{ "{\"op\":\"conference_create\",\"id\":\"c\",\"max_endpoints\":1}", "max_endpoints" },
+		{ "{\"op\":\"conference_create\",\"id\":\"c\",\"max_endpoints\":1025}", "max_endpoints" },
+		{ "{\"op\":\"conference_create\",\"id\":\"c\",\"max_endpoints\":\"9\"}", "max_endpoints" },
+		{ "{\"op\":\"conference_delete\",\"id\":\"c\",\"max_endpoints\":9}", "unknown field" },
 		{ "{\"op\":\"endpoint_add\",\"conference\":\"c1\"}", "needs \"id\"" },
 		{ "{\"op\":\"endpoint_add\",\"conference\":\"c1\",\"id\":\"a\"}", "remote_ufrag" },
 		{ "{\"op\":\"endpoint_add\",\"conference\":\"c1\",\"id\":\"a\",\"remote_ufrag\":\"ab\"}",
@@ -197,6 +205,48 @@ test_timers_and_ids(void)
 	CU_ASSERT_EQUAL(mdd_backoff_next(3200), 5000);
 }
 
+/* Mutated valid requests (fixed seed): the parser answers 0, or -1 with a
+ * message, never anything else (run under ASan to catch reads past the end). */
+static void
+test_mutations(void)
+{
+	static const char *const good[] = {
+		"{\"op\":\"endpoint_add\",\"conference\":\"c1\",\"id\":\"a\","
+		"\"remote_ufrag\":\"abcd\",\"ufrag\":\"wxyz\",\"pwd\":\"0123456789012345678901\"}",
+		"{\"op\":\"conference_delete\",\"id\":\"c1\"}",
+		"{\"op\":\"list\"}",
+	};
+	struct mdd_api_req r;
+	char buf[256], err[512];
+	unsigned seed = 12345, ok = 0, refused = 0;
+
+	for (int it = 0; it < 20000; it++) {
+		const char *g = good[it % 3];
+		size_t n = strlen(g);
+		int rc;
+
+		memcpy(buf, g, n);
+		for (int k = 0; k < 1 + it % 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[(seed >> 8) % n] = (char)(seed >> 20);
+		}
+		seed = seed * 1103515245u + 12345u;
+		if (seed % 5 == 0)
+			n = (seed >> 8) % n; /* cut short too */
+		err[0] = '\0';
+		rc = mdd_api_parse(buf, n, &r, err, sizeof(err));
+		CU_ASSERT(rc == 0 || rc == -1);
+		if (rc == 0)
+			ok++;
+		else if (err[0] != '\0')
+			refused++;
+		else
+			CU_FAIL("refused without a message");
+	}
+	CU_ASSERT(ok > 0);
+	CU_ASSERT(refused > 0);
+}
+
 /* A one-endpoint directory for mdd_ice_check: MDD ufrag "mddu", remote
  * ufrag "epuf", pwd below. */
 static const char ep_pwd[] = "abcdefghijklmnopqrstuvwx";
@@ -289,5 +339,6 @@ main(void)
 	T_ADD(test_username);
 	T_ADD(test_timers_and_ids);
 	T_ADD(test_ice_check);
+	T_ADD(test_mutations);
 	return t_run();
 }
