@@ -560,6 +560,7 @@ perc_ep_spi_get(const struct perc_ep *ep, unsigned i, struct perc_ep_spi_info *o
 	out->spi = ep->hist[i].spi;
 	out->received_ms = ep->hist[i].received_ms;
 	out->first_send_ms = ep->hist[i].first_send_ms;
+	out->replaced_ms = ep->hist[i].replaced_ms;
 	out->roster_version = ep->hist[i].roster_version;
 	return true;
 }

@@ -150,6 +150,7 @@ struct ep_spi_hist {
 	uint16_t spi;
 	int64_t received_ms;
 	int64_t first_send_ms;
+	int64_t replaced_ms;
 	uint32_t roster_version;
 };
 

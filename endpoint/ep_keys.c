@@ -106,10 +106,13 @@ hist_add(struct perc_ep *ep, uint16_t spi, uint32_t ver)
 		memmove(ep->hist, ep->hist + 1, sizeof(ep->hist[0]) * (EP_MAX_SPI_HIST - 1));
 		ep->nhist--;
 	}
+	if (ep->nhist > 0)
+		ep->hist[ep->nhist - 1].replaced_ms = ep_real_ms();
 	h = &ep->hist[ep->nhist++];
 	h->spi = spi;
 	h->received_ms = ep_real_ms();
 	h->first_send_ms = 0;
+	h->replaced_ms = 0;
 	h->roster_version = ver;
 }
 

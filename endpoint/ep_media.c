@@ -468,61 +468,95 @@ deliver(struct perc_ep *ep, struct ep_sender *s, struct ep_rx_slot *slot, const 
 	ep->cfg.on_frame(ep->cfg.cb_arg, ep, &f);
 }
 
-void
-ep_media_input(struct perc_ep *ep, uint8_t *p, size_t len)
+/* Stage 1: lengths, the outer layer (out of place), the OHB, the sender's
+ * entry and its outer replay window. Returns the sender or -1 (counted). */
+static int
+rx_outer(struct perc_ep *ep, const uint8_t *p, size_t len, uint32_t *n, int *flen,
+	 uint64_t *index)
 {
-	uint8_t scratch[EP_PKT_MAX + 512], work[EP_PKT_MAX + 512];
+	uint8_t scratch[EP_PKT_MAX + 512];
 	struct perc_ohb ohb;
-	uint64_t now = ep_mono_ms(), index;
-	uint32_t n, plain_len, wlen, ssrc, h;
-	unsigned used;
-	int flen, si, first = -1, r;
-	struct perc_stream *ost;
+	uint32_t plain_len = 0, h, ssrc;
+	int si, r;
 
-	ep->st.rtp_received++;
-	if (ep->state == PERC_EP_LEFT)
-		ep->st.rtp_received_after_leave++;
 	if (!ep->keys->outer_ok || len > EP_PKT_MAX + 256) {
 		ep->st.outer_fail++;
-		return;
+		return -1;
 	}
-	flen = perc_ekt_field_len(p, len);
+	*flen = perc_ekt_field_len(p, len);
 	h = perc_rtp_hdr_len(p, (uint32_t)len);
 	if (h == 0) {
 		ep->st.outer_fail++; /* not even an RTP header */
-		return;
+		return -1;
 	}
-	if (flen < 0 || (size_t)flen >= len - h) {
+	if (*flen < 0 || (size_t)*flen >= len - h) {
 		ep->st.ekt_fail++;
-		return;
+		return -1;
 	}
-	n = (uint32_t)(len - (size_t)flen);
+	*n = (uint32_t)(len - (size_t)*flen);
 	ssrc = get32(p + 8);
 	si = ep_sender_find(ep, ssrc, false);
-	ost = si >= 0 ? ep->snd[si].outer_st : ep->fresh_st;
-	r = outer_check(ep, ost, p, n, scratch, &plain_len, &index);
+	r = outer_check(ep, si >= 0 ? ep->snd[si].outer_st : ep->fresh_st, p, *n, scratch,
+			&plain_len, index);
+	if (r == PERC_R_OK && perc_ohb_parse(scratch + h, plain_len - h, &ohb) != PERC_R_OK)
+		r = PERC_R_OHB;
+	OPENSSL_cleanse(scratch, plain_len);
 	if (r == PERC_R_REPLAY || r == PERC_R_TOO_OLD) {
 		ep->st.outer_replay++;
 		ep->st.seq_dup++;
-		return;
+		return -1;
 	}
 	if (r != PERC_R_OK) {
-		ep->st.outer_fail++;
-		return;
-	}
-	if (perc_ohb_parse(scratch + h, plain_len - h, &ohb) != PERC_R_OK) {
-		ep->st.ohb_fail++;
-		return;
+		if (r == PERC_R_OHB)
+			ep->st.ohb_fail++;
+		else
+			ep->st.outer_fail++;
+		return -1;
 	}
 	if (si < 0)
 		si = ep_sender_find(ep, ssrc, true);
 	if (si < 0) {
 		ep->st.no_key++; /* more senders than this endpoint tracks */
+		return -1;
+	}
+	perc_replay_update(&ep->snd[si].outer_st->rtp, *index);
+	return si;
+}
+
+static void
+count_inner_refusal(struct perc_ep *ep, int r)
+{
+	if (r == PERC_R_KEY) {
+		ep->st.no_key++;
 		return;
 	}
-	perc_replay_update(&ep->snd[si].outer_st->rtp, index);
+	ep->st.e2e_fail++;
+	if (r == PERC_R_REPLAY) {
+		ep->st.e2e_fail_replay++;
+		ep->st.seq_dup++;
+	} else {
+		ep->st.e2e_fail_auth++;
+	}
+}
+
+void
+ep_media_input(struct perc_ep *ep, uint8_t *p, size_t len)
+{
+	uint8_t work[EP_PKT_MAX + 512];
+	uint64_t now = ep_mono_ms(), index = 0;
+	uint32_t n = 0, wlen = 0;
+	unsigned used = 0;
+	int flen = 0, si, first = -1, r;
+
+	ep->st.rtp_received++;
+	if (ep->state == PERC_EP_LEFT)
+		ep->st.rtp_received_after_leave++;
+	si = rx_outer(ep, p, len, &n, &flen, &index);
+	if (si < 0)
+		return;
+	/* Stage 2: the EKT field, then the inner layer */
 	if (flen > 1)
-		first = take_full(ep, si, ssrc, p + n, (size_t)flen, now);
+		first = take_full(ep, si, ep->snd[si].ssrc, p + n, (size_t)flen, now);
 	/* sealed under a key wrapped with an EKT key we do not hold: no
 	 * point in trying the older keys */
 	if (first == -2)
@@ -534,18 +568,8 @@ ep_media_input(struct perc_ep *ep, uint8_t *p, size_t len)
 	 * packet, a key we lack (a leaver, or a rekey that is still on its way) */
 	if (r == PERC_R_AUTH && ep->snd[si].unknown_spi)
 		r = PERC_R_KEY;
-	if (r == PERC_R_KEY) {
-		ep->st.no_key++;
-	} else if (r != PERC_R_OK) {
-		ep->st.e2e_fail++;
-		if (r == PERC_R_REPLAY) {
-			ep->st.e2e_fail_replay++;
-			ep->st.seq_dup++;
-		} else {
-			ep->st.e2e_fail_auth++;
-		}
-	} else {
+	if (r != PERC_R_OK)
+		count_inner_refusal(ep, r);
+	else
 		deliver(ep, &ep->snd[si], &ep->keys->rx[si][used], work, wlen);
-	}
-	OPENSSL_cleanse(scratch, plain_len);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "perc/endpoint.h"
@@ -68,6 +69,22 @@ real_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+static FILE *
+open_keylog(const char *path)
+{
+	/* key material: readable by the owner only */
+	int kfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	FILE *kl = kfd >= 0 ? fdopen(kfd, "a") : NULL;
+
+	if (kl == NULL) {
+		fprintf(stderr, "perc-endpoint: cannot open key log %s: %s\n", path,
+			strerror(errno));
+		if (kfd >= 0)
+			close(kfd);
+	}
+	return kl;
+}
+
 static void
 usage(FILE *f)
 {
@@ -81,7 +98,7 @@ usage(FILE *f)
 		"  --duration S    stop after S seconds (default: until SIGINT/SIGTERM)\n"
 		"  --report FILE   write the JSON report there at the end\n"
 		"  --keylog FILE   append every EKT key and E2E key held (debugging only)\n"
-		"  --live          print one status line per endpoint every second\n"
+		"  --live          a table row per conference every second\n"
 		"  --verbose       log protocol steps\n"
 		"Exit status: 0 when no endpoint failed, 1 when one failed (report says\n"
 		"why), 2 on a usage or spec error.\n");
@@ -189,14 +206,6 @@ jstr(json_t *o, json_t *top, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static int
-spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx)
-{
-	json_t *ice = json_object_get(e, "ice"), *v;
-	const char *s, *media;
-	uint16_t port;
-	int n;
-
 #define NEED(var, obj, key)                                                                    \
 	do {                                                                                   \
 		(var) = jstr((obj), NULL, (key));                                              \
@@ -206,7 +215,15 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 			return -1;                                                             \
 		}                                                                              \
 	} while (0)
-	perc_ep_config_defaults(&r->cfg);
+
+/* who: id, conference, certificate, token, tls-id, ICE credentials */
+static int
+spec_identity(struct runner *r, json_t *e, const char *dir, int idx)
+{
+	json_t *ice = json_object_get(e, "ice");
+	const char *s;
+	int n;
+
 	NEED(s, e, "id");
 	snprintf(r->id, sizeof(r->id), "%s", s);
 	s = jstr(e, NULL, "conference");
@@ -237,7 +254,19 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 	r->mdd_ufrag = strdup(s);
 	NEED(s, ice, "mdd_pwd");
 	r->mdd_pwd = strdup(s);
-	s = jstr(e, top, "mdd");
+	return 0;
+}
+#undef NEED
+
+/* where and whom to trust: MDD, bind address, KD pin, require_e2e (the
+ * endpoint's own value, else the top level's) */
+static int
+spec_network(struct runner *r, json_t *top, json_t *e)
+{
+	const char *s = jstr(e, top, "mdd");
+	json_t *v;
+	uint16_t port;
+
 	if (s == NULL || split_addr(s, &r->mdd_addr, &r->cfg.mdd_port) != 0 ||
 	    r->cfg.mdd_port == 0) {
 		fprintf(stderr, "perc-endpoint: spec: %s: \"mdd\" must be \"IPv4:port\"\n", r->id);
@@ -260,16 +289,25 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 		return -1;
 	}
 	r->cfg.require_e2e = v == NULL || json_is_true(v);
-	media = jstr(e, NULL, "media");
-	if (media == NULL || strcmp(media, "audio") == 0)
+	return 0;
+}
+
+/* what and when: media kinds, start_s, leave_s */
+static int
+spec_schedule(struct runner *r, json_t *e)
+{
+	const char *media = jstr(e, NULL, "media");
+	json_t *v;
+
+	if (media == NULL || strcmp(media, "audio") == 0) {
 		r->cfg.media = PERC_EP_AUDIO;
-	else if (strcmp(media, "video") == 0)
+	} else if (strcmp(media, "video") == 0) {
 		r->cfg.media = PERC_EP_VIDEO;
-	else if (strcmp(media, "both") == 0)
+	} else if (strcmp(media, "both") == 0) {
 		r->cfg.media = PERC_EP_AUDIO | PERC_EP_VIDEO;
-	else if (strcmp(media, "none") == 0)
+	} else if (strcmp(media, "none") == 0) {
 		r->cfg.media = 0;
-	else {
+	} else {
 		fprintf(stderr, "perc-endpoint: spec: %s: media must be audio, video, both or "
 			"none\n", r->id);
 		return -1;
@@ -278,6 +316,21 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 	r->start_ms = json_is_number(v) ? (int64_t)(json_number_value(v) * 1000) : 0;
 	v = json_object_get(e, "leave_s");
 	r->leave_ms = json_is_number(v) ? (int64_t)(json_number_value(v) * 1000) : -1;
+	if (r->start_ms < 0 || (json_is_number(v) && r->leave_ms < r->start_ms)) {
+		fprintf(stderr, "perc-endpoint: spec: %s: start_s must be >= 0 and leave_s null "
+			"or >= start_s\n", r->id);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx)
+{
+	perc_ep_config_defaults(&r->cfg);
+	if (spec_identity(r, e, dir, idx) != 0 || spec_network(r, top, e) != 0 ||
+	    spec_schedule(r, e) != 0)
+		return -1;
 	r->cfg.id = r->id;
 	r->cfg.conference = r->conf;
 	r->cfg.cert_file = r->cert;
@@ -292,7 +345,6 @@ spec_endpoint(struct runner *r, json_t *top, json_t *e, const char *dir, int idx
 	r->cfg.kd_fingerprint = r->fp;
 	r->cfg.on_log = log_cb;
 	return 0;
-#undef NEED
 }
 
 static int
@@ -323,6 +375,12 @@ load_spec(const char *file, struct runner *rs, int *n)
 		if (spec_endpoint(&rs[i], top, e, dir, (int)i) != 0)
 			rc = -1;
 		*n = (int)i + 1;
+		for (size_t j = 0; rc == 0 && j < i; j++)
+			if (strcmp(rs[j].id, rs[i].id) == 0) {
+				fprintf(stderr, "perc-endpoint: spec %s: endpoint id \"%s\" appears "
+					"twice; ids must be unique\n", file, rs[i].id);
+				rc = -1;
+			}
 	}
 	json_decref(top);
 	free(copy);
@@ -402,25 +460,92 @@ runner_step(struct runner *r, uint64_t now, uint64_t t0)
 		send_media(r, now);
 }
 
+/* One conference's row of the live table. */
+struct live_row {
+	unsigned n, joined;
+	uint64_t sent, recv, ok, fail;
+	uint16_t spi;
+	bool spi_set, spi_mixed;
+	char notes[160];
+};
+
+static void
+live_add(struct live_row *row, const struct runner *r)
+{
+	enum perc_ep_state st = perc_ep_get_state(r->ep);
+	struct perc_ep_stats s;
+	uint16_t spi;
+	size_t l = strlen(row->notes);
+
+	perc_ep_get_stats(r->ep, &s);
+	row->n++;
+	row->sent += s.rtp_sent;
+	row->recv += s.rtp_received;
+	row->ok += s.e2e_ok;
+	row->fail += s.e2e_fail;
+	if (st == PERC_EP_JOINED && !r->left) {
+		row->joined++;
+		if (perc_ep_current_spi(r->ep, &spi)) {
+			row->spi_mixed |= row->spi_set && spi != row->spi;
+			row->spi = spi;
+			row->spi_set = true;
+		}
+	} else if (l + 2 < sizeof(row->notes)) {
+		snprintf(row->notes + l, sizeof(row->notes) - l, "%s%s %s", l ? ", " : "", r->id,
+			 r->left ? "left" : perc_ep_state_name(st));
+	}
+}
+
+/*
+ * The live table: a row per conference per second with members joined, the
+ * EKT SPI in use ("mixed" while a rekey is in flight), packets sent and
+ * received per second, and the receivers' end-to-end checks so far. Rates
+ * need the previous totals, kept per conference in prev[] (one slot per
+ * runner is enough: there are never more conferences than endpoints).
+ */
 static void
 live_line(struct runner *rs, int n, uint64_t t0)
 {
-	printf("t=%5.1fs", (double)(mono_ms() - t0) / 1000.0);
-	for (int i = 0; i < n; i++) {
-		struct perc_ep_stats s;
-		uint16_t spi = 0;
-		char spis[8] = "-";
+	static uint64_t prev_sent[MAX_EPS], prev_recv[MAX_EPS];
+	static uint64_t prev_t;
+	static bool header;
+	uint64_t now = mono_ms();
+	double dt = prev_t ? (double)(now - prev_t) / 1000.0 : 1.0;
+	int c = 0;
 
-		if (perc_ep_current_spi(rs[i].ep, &spi))
-			snprintf(spis, sizeof(spis), "%u", spi);
-		perc_ep_get_stats(rs[i].ep, &s);
-		printf(" | %s %s spi=%s tx=%llu rx=%llu ok=%llu fail=%llu", rs[i].id,
-		       perc_ep_state_name(perc_ep_get_state(rs[i].ep)), spis,
-		       (unsigned long long)s.rtp_sent,
-		       (unsigned long long)s.rtp_received, (unsigned long long)s.e2e_ok,
-		       (unsigned long long)s.e2e_fail);
+	if (!header) {
+		printf("%7s %-10s %7s %6s %8s %8s %9s %9s  %s\n", "time", "conference", "joined",
+		       "spi", "sent/s", "recv/s", "e2e_ok", "e2e_fail", "not joined");
+		header = true;
 	}
-	printf("\n");
+	for (int i = 0; i < n; i++) {
+		struct live_row row;
+		char spi[8];
+		bool seen = false;
+
+		for (int k = 0; k < i && !seen; k++)
+			seen = strcmp(rs[k].conf, rs[i].conf) == 0;
+		if (seen)
+			continue;
+		memset(&row, 0, sizeof(row));
+		for (int k = i; k < n; k++)
+			if (strcmp(rs[k].conf, rs[i].conf) == 0)
+				live_add(&row, &rs[k]);
+		if (row.spi_mixed)
+			snprintf(spi, sizeof(spi), "mixed");
+		else if (row.spi_set)
+			snprintf(spi, sizeof(spi), "%u", row.spi);
+		else
+			snprintf(spi, sizeof(spi), "-");
+		printf("%6.1fs %-10.10s %3u/%-3u %6s %8.0f %8.0f %9llu %9llu  %s\n",
+		       (double)(now - t0) / 1000.0, rs[i].conf, row.joined, row.n, spi,
+		       (double)(row.sent - prev_sent[c]) / dt, (double)(row.recv - prev_recv[c]) / dt,
+		       (unsigned long long)row.ok, (unsigned long long)row.fail, row.notes);
+		prev_sent[c] = row.sent;
+		prev_recv[c] = row.recv;
+		c++;
+	}
+	prev_t = now;
 	fflush(stdout);
 }
 
@@ -471,6 +596,7 @@ report_one(const struct runner *r)
 		json_object_set_new(j, "spi", json_integer(si.spi));
 		json_object_set_new(j, "received_ms", json_integer(si.received_ms));
 		json_object_set_new(j, "first_send_ms", ms_or_null(si.first_send_ms));
+		json_object_set_new(j, "replaced_ms", ms_or_null(si.replaced_ms));
 		json_object_set_new(j, "roster_version", json_integer(si.roster_version));
 		json_array_append_new(spis, j);
 	}
@@ -501,6 +627,36 @@ write_report(const char *file, struct runner *rs, int n)
 	if (rc != 0)
 		fprintf(stderr, "perc-endpoint: cannot write the report to %s\n", file);
 	return rc;
+}
+
+static int
+create_all(struct runner *rs, int n, FILE *kl)
+{
+	for (int i = 0; i < n; i++) {
+		char err[400];
+
+		rs[i].cfg.keylog = kl;
+		rs[i].ep = perc_ep_create(&rs[i].cfg, err, sizeof(err));
+		if (rs[i].ep == NULL) {
+			fprintf(stderr, "perc-endpoint: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool
+any_failed(struct runner *rs, int n)
+{
+	bool failed = false;
+
+	for (int i = 0; i < n; i++)
+		if (perc_ep_get_state(rs[i].ep) == PERC_EP_FAILED) {
+			fprintf(stderr, "perc-endpoint: %s failed: %s\n", rs[i].id,
+				perc_ep_failure(rs[i].ep));
+			failed = true;
+		}
+	return failed;
 }
 
 static void
@@ -624,39 +780,25 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* OpenSSL's own secrets (the endpoints' private keys) in its locked,
+	 * never-dumped secure heap; libperc_ep keeps the media keys in its
+	 * own arena. Best effort: without it OpenSSL uses the normal heap. */
+	if (CRYPTO_secure_malloc_init(1u << 18, 16) != 1 && verbose)
+		fprintf(stderr, "perc-endpoint: no OpenSSL secure heap (mlock limit?)\n");
 	if (load_spec(spec, rs, &n) != 0)
 		goto out2;
-	if (keylog != NULL) {
-		/* key material: readable by the owner only */
-		int kfd = open(keylog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-
-		kl = kfd >= 0 ? fdopen(kfd, "a") : NULL;
-		if (kl == NULL) {
-			fprintf(stderr, "perc-endpoint: cannot open key log %s: %s\n", keylog,
-				strerror(errno));
-			goto out2;
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		char err[400];
-
-		rs[i].cfg.keylog = kl;
-		rs[i].ep = perc_ep_create(&rs[i].cfg, err, sizeof(err));
-		if (rs[i].ep == NULL) {
-			fprintf(stderr, "perc-endpoint: %s\n", err);
-			goto out2;
-		}
-	}
+	if (keylog != NULL && (kl = open_keylog(keylog)) == NULL)
+		goto out2;
+	if (create_all(rs, n, kl) != 0)
+		goto out2;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	run(rs, n, duration, live);
-	for (int i = 0; i < n; i++)
-		if (perc_ep_get_state(rs[i].ep) == PERC_EP_FAILED) {
-			fprintf(stderr, "perc-endpoint: %s failed: %s\n", rs[i].id,
-				perc_ep_failure(rs[i].ep));
-			failed = true;
-		}
+	if (verbose)
+		fprintf(stderr, "perc-endpoint: OpenSSL secure heap in use: %zu bytes\n",
+			CRYPTO_secure_used());
+	failed = any_failed(rs, n);
 	if (report != NULL && write_report(report, rs, n) != 0)
 		failed = true;
 	for (int i = 0; i < n; i++)

@@ -225,6 +225,9 @@ struct perc_ep_spi_info {
 	uint16_t spi;
 	int64_t received_ms;     /**< CLOCK_REALTIME when the EKT key arrived */
 	int64_t first_send_ms;   /**< first packet we sent under it; 0: none */
+	/** when the next SPI arrived (0: still current); an SPI replaced
+	 *  before the next media packet was due has no first_send_ms */
+	int64_t replaced_ms;
 	uint32_t roster_version;
 };
 

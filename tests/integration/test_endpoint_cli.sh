@@ -29,6 +29,15 @@ echo '{"endpoints": [' >broken.json
 "$EP" --spec broken.json 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q "line" err.txt && ok "broken spec: exit 2, says where" ||
 	bad "broken spec: rc $rc: $(cat err.txt)"
+cat >dup.json <<EOF
+{"mdd":"127.0.0.1:9","kd_fingerprint":"$(fp kd)","endpoints":[
+ {"id":"a","cert":"p1.pem","key":"p1.key","token":"t","tls_id":"$(openssl rand -hex 20)",
+  "ice":{"ufrag":"u","mdd_ufrag":"m","mdd_pwd":"p"}},
+ {"id":"a","cert":"p1.pem","key":"p1.key","token":"t","tls_id":"$(openssl rand -hex 20)",
+  "ice":{"ufrag":"u","mdd_ufrag":"m","mdd_pwd":"p"}}]}
+EOF
+"$EP" --spec dup.json 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q "twice" err.txt && ok "duplicate id: exit 2" || bad "duplicate id: rc $rc $(cat err.txt)"
 
 "$FAKE" port.txt kd.pem kd.key mdd-pass-0123456789abcd 30 >fake.out &
 fake=$!
@@ -53,7 +62,8 @@ EOF
 rc=$?
 kill $fake 2>/dev/null; wait $fake 2>/dev/null
 [ $rc -eq 1 ] && ok "exit 1 when an endpoint failed" || bad "exit $rc (want 1): $(tail -3 ep.err)"
-grep -q "p1 joined spi=" live.txt && ok "--live table" || bad "--live table: $(tail -2 live.txt)"
+grep -qE "^ +[0-9.]+s c1 +[0-9]+/6 .*p3 left" live.txt && grep -q "e2e_ok" live.txt &&
+	ok "--live table" || bad "--live table: $(tail -2 live.txt)"
 [ "$(stat -c %a keys.txt)" = 600 ] && ok "key log mode 600" || bad "key log mode $(stat -c %a keys.txt)"
 python3 - report.json keys.txt <<'EOF' || fail=1
 import json, sys

@@ -151,6 +151,16 @@ test_receiver_keys(void)
 	/* a repeated EKT_KEY for the same SPI changes nothing */
 	CU_ASSERT_EQUAL(ep_ekt_install(ep, 2, k2, 16, NULL, 0, 2, now), 0);
 	CU_ASSERT_EQUAL(perc_ep_spi_count(ep), 2);
+	{
+		struct perc_ep_spi_info a, b;
+
+		CU_ASSERT_TRUE(perc_ep_spi_get(ep, 0, &a));
+		CU_ASSERT_TRUE(perc_ep_spi_get(ep, 1, &b));
+		CU_ASSERT_EQUAL(a.spi, 1);
+		CU_ASSERT(a.replaced_ms >= a.received_ms && a.replaced_ms > 0);
+		CU_ASSERT_EQUAL(b.replaced_ms, 0);
+		CU_ASSERT_FALSE(perc_ep_spi_get(ep, 2, &b));
+	}
 	/* expiry zeroizes */
 	ep_keys_expire(ep, now + 40);
 	CU_ASSERT_FALSE(old->used);

@@ -584,11 +584,11 @@ def live_line(s, t0, prev):
             kl = s.kd({"op": "list"}).get("conferences", [])
         except (Failure, OSError, ValueError):
             kl = []
-        kd = " ".join("%s:spi=%s,n=%d" % (c.get("id", c.get("conference")), c.get("spi"),
+        kd = ", ".join("%s spi %s %d members" % (c.get("id", c.get("conference")), c.get("spi"),
                                           sum(1 for m in c.get("members", []) if m.get("joined")))
                       for c in kl)
-        print("%5.0fs  mdd rtp in %6.0f/s out %6.0f/s  tunnel %-4s | kd %s" %
-              (now - t0, (rx - prev[1]) / dt, (tx - prev[2]) / dt,
+        print("%6.1fs %-10s %8s rtp in %6.0f/s, out %6.0f/s; tunnel to the KD %s; KD: %s" %
+              (now - t0, "perc-mdd", "", (rx - prev[1]) / dt, (tx - prev[2]) / dt,
                "up" if st.get("tunnel", {}).get("connected") else "DOWN", kd), flush=True)
     return (now, rx, tx)
 
