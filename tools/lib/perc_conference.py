@@ -533,10 +533,18 @@ print(json.dumps({"closed": closed}))
             "ok": ok}
 
 
-def rekey_latencies(rekeys, endpoints):
-    """Per rekey: from its cause to every remaining sender using the new SPI."""
+def rekey_latencies(rekeys, endpoints, end_ms):
+    """Per rekey: from its cause to every remaining sender using the new SPI.
+    Rekeys at or after end_ms come from the endpoints saying goodbye when
+    the run ends: listed with at_end, nobody is left to switch."""
     out = []
     for r in rekeys:
+        if r["time_ms"] >= end_ms:
+            out.append({"conference": r["conference"], "cause": r["cause"],
+                        "participant": r.get("participant"), "spi": r["spi"],
+                        "roster_version": r.get("roster_version"), "time_ms": r["time_ms"],
+                        "at_end": True, "latency_ms": None})
+            continue
         firsts, missing = [], []
         for e in endpoints:
             if e.get("conference") != r["conference"] or e.get("id") == r.get("participant") \
@@ -624,6 +632,8 @@ def print_summary(rep):
             e.get("e2e_fail", 0), "; ".join(notes)))
     print("\n%-5s %-6s %-10s %6s %10s" % ("conf", "cause", "who", "spi", "latency"))
     for r in rep.get("rekeys", []):
+        if r.get("at_end"):
+            continue
         print("%-5s %-6s %-10s %6s %10s" % (r["conference"], r["cause"], r.get("participant") or "-",
                                             r["spi"], "%s ms" % r["latency_ms"]
                                             if r.get("latency_ms") is not None else "n/a"))
@@ -724,7 +734,8 @@ def main():
         report["endpoint_exit"] = ep_rc
         try:
             report["rekeys"] = rekey_latencies(s.kd({"op": "rekeys"}).get("rekeys", []),
-                                               report["endpoints"])
+                                               report["endpoints"],
+                                               int((t0 + a.duration) * 1000))
             report["kd_stats"] = s.kd({"op": "stats"})
         except (Failure, OSError, ValueError) as e:
             report["kd_error"] = str(e)
