@@ -11,6 +11,7 @@ PERC_PACKAGES=(
 	gcc libc6-dev pkg-config python3 meson ninja-build git
 	libdpdk-dev dpdk libipsec-mb-dev libsrtp2-dev libssl-dev openssl
 	libcunit1-dev libbpf-dev libpcap-dev libjansson-dev
+	gnuplot-nox
 )
 
 perc_log() { printf '==> %s\n' "$*" >&2; }
