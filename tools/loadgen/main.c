@@ -406,13 +406,29 @@ send_dpdk(struct run *r, unsigned n, enum lg_phase ph, uint64_t now)
 	return n;
 }
 
+static void poll_frames(struct run *r, struct rte_mbuf **m, uint16_t n, uint64_t now);
+
+/* Receive until the port is empty (a bounded number of bursts): with
+ * fan-out the MDD sends back several frames per frame sent, and a receiver
+ * that polls once per TX burst would let the MDD's TX ring overflow and
+ * call it the MDD's loss. */
 static void
 poll_dpdk(struct run *r)
 {
-	struct rte_mbuf *m[BURST_MAX];
-	uint16_t n = rte_eth_rx_burst(r->ro.rx_port, 0, m, BURST_MAX);
-	uint64_t now = rte_rdtsc();
+	for (int k = 0; k < 16; k++) {
+		struct rte_mbuf *m[BURST_MAX];
+		uint16_t n = rte_eth_rx_burst(r->ro.rx_port, 0, m, BURST_MAX);
+		uint64_t now = rte_rdtsc();
 
+		poll_frames(r, m, n, now);
+		if (n < BURST_MAX)
+			break;
+	}
+}
+
+static void
+poll_frames(struct run *r, struct rte_mbuf **m, uint16_t n, uint64_t now)
+{
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
@@ -562,12 +578,12 @@ port_init(struct run *r, uint16_t port)
 	}
 	rte_eth_promiscuous_enable(port);
 	/* a memif client is up once the server (perc-mdd) accepted it */
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 300; i++) {
 		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status)
 			return 0;
 		rte_delay_ms(100);
 	}
-	fprintf(stderr, "perc-loadgen: port %u link down after 10 s: is perc-mdd running with "
+	fprintf(stderr, "perc-loadgen: port %u link down after 30 s: is perc-mdd running with "
 			"the other end (memif server on the same socket)?\n", port);
 	return -1;
 }
