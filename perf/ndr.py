@@ -90,6 +90,8 @@ class Trials:
              "--media", c["media"], "--seed", str(self.a.seed)]
         if c.get("streams"):
             w += ["--streams", str(c["streams"])]
+        if c.get("audio_ssrcs", 1) > 1:
+            w += ["--audio-ssrcs", str(c["audio_ssrcs"])]
         if c["media"] == "audio":
             w += ["--audio-payload", str(c["payload"])]
         elif c["media"] == "video":
@@ -224,17 +226,19 @@ def search(tr, c, prov, hi, a, log):
 def configs(a):
     out = []
 
-    def add(kind, size, media, payload, streams=0, workers=1):
+    def add(kind, size, media, payload, streams=0, workers=1, audio_ssrcs=1):
         cid = f"{kind}-s{size}-{media}{payload}-st{streams}-w{workers}"
         out.append({"id": cid, "kind": kind, "conferences": 1, "size": size, "fanout": size - 1,
-                    "media": media, "payload": payload, "streams": streams, "workers": workers})
+                    "media": media, "payload": payload, "streams": streams, "workers": workers,
+                    "audio_ssrcs": audio_ssrcs})
     for f in a.fanouts:
         add("fanout", f + 1, "audio", 160)
     for p in a.payloads:
         add("payload", 5, p if p == "mix" else ("audio" if int(p) < 600 else "video"),
             0 if p == "mix" else int(p))
     for s in a.streams:
-        add("streams", 5, "audio", 160, streams=s)
+        # conferences of 5 endpoints x 2 SSRCs, as perf/bench_pipeline.sh
+        add("streams", 5, "audio", 160, streams=s, audio_ssrcs=2)
     for w in a.workers:
         add("workers", 5, "audio", 160, workers=w)
     return out

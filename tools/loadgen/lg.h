@@ -71,6 +71,7 @@ struct lg_opts {
 	unsigned streams;       /* 0: conferences x size x ssrcs; else sets conferences */
 	enum lg_media media;
 	unsigned layers;        /* video SSRCs per endpoint (simulcast) */
+	unsigned audio_ssrcs;   /* audio SSRCs per endpoint */
 	unsigned payload_audio;
 	unsigned payload_video;
 	unsigned ekt_full_every;/* a Full EKT field every N packets of a stream */

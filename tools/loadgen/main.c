@@ -73,7 +73,8 @@ static const char usage_text[] =
 "  --size M             endpoints per conference, 2..64 (default 3; fan-out M-1)\n"
 "  --streams N          at least N sending SSRCs in all: sets --conferences\n"
 "  --media KIND         audio | video | mix (default audio): SSRCs per endpoint\n"
-"                       audio 1, video LAYERS, mix 1 + LAYERS\n"
+"                       audio A, video LAYERS, mix A + LAYERS\n"
+"  --audio-ssrcs A      audio SSRCs per endpoint, 1..16 (default 1)\n"
 "  --layers N           video (simulcast) layers per endpoint, 1..3 (default 1)\n"
 "  --payload B          RTP payload bytes of the chosen media (audio default 160,\n"
 "                       video 1200; %u..%u)\n"
@@ -170,7 +171,7 @@ enum {
 	O_CONF = 256, O_SIZE, O_STREAMS, O_MEDIA, O_LAYERS, O_PAYLOAD, O_APAY, O_VPAY,
 	O_PROFILE, O_EKT, O_SEED, O_MADDR, O_MPORT, O_MMAC, O_RATE, O_DUR, O_WARM, O_NOPRIME,
 	O_DRAIN, O_BURST, O_TXP, O_RXP, O_PROV, O_WPROV, O_JSON, O_MAXLOSS, O_ARCH, O_LOOP,
-	O_HELP,
+	O_HELP, O_ASSRC,
 };
 
 static const struct option long_opts[] = {
@@ -188,6 +189,7 @@ static const struct option long_opts[] = {
 	{"provision-out", 1, NULL, O_PROV}, {"write-provision", 1, NULL, O_WPROV},
 	{"json", 1, NULL, O_JSON}, {"max-loss", 1, NULL, O_MAXLOSS},
 	{"arch", 1, NULL, O_ARCH}, {"loopback", 0, NULL, O_LOOP},
+	{"audio-ssrcs", 1, NULL, O_ASSRC},
 	{"help", 0, NULL, O_HELP}, {NULL, 0, NULL, 0},
 };
 
@@ -241,6 +243,11 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct run_opts *ro)
 			if (!num(a, 1, 3, &v))
 				return usage_error("--layers '%s': give 1..3", a);
 			o->layers = (unsigned)v;
+			break;
+		case O_ASSRC:
+			if (!num(a, 1, 16, &v))
+				return usage_error("--audio-ssrcs '%s': give 1..16", a);
+			o->audio_ssrcs = (unsigned)v;
 			break;
 		case O_PAYLOAD:
 		case O_APAY:
@@ -521,11 +528,12 @@ write_json(struct run *r, FILE *f)
 	fprintf(f, "{\n \"tool\": \"perc-loadgen\",\n \"dpdk\": \"%s\",\n", rte_version());
 	fprintf(f, " \"config\": {\"conferences\": %u, \"size\": %u, \"fanout\": %u, "
 		   "\"streams\": %u, \"endpoints\": %u, \"media\": \"%s\", \"layers\": %u, "
+		   "\"audio_ssrcs\": %u, "
 		   "\"payload_audio\": %u, \"payload_video\": %u, \"profile\": \"%s\", "
 		   "\"ekt_full_every\": %u, \"seed\": %" PRIu64 ", \"rate_pps\": %.0f, "
 		   "\"duration_s\": %.3f, \"burst\": %u, \"loopback\": %s, \"arch\": \"%s\"},\n",
 		r->w.n_confs, r->w.o.size, r->w.o.size - 1, r->w.n_streams, r->w.n_eps,
-		media[r->w.o.media], r->w.o.layers, r->w.o.payload_audio, r->w.o.payload_video,
+		media[r->w.o.media], r->w.o.layers, r->w.o.audio_ssrcs, r->w.o.payload_audio, r->w.o.payload_video,
 		r->w.prof->name, r->w.o.ekt_full_every, r->w.o.seed, r->ro.rate, r->ro.duration,
 		r->ro.burst, r->ro.loopback ? "true" : "false",
 		perc_arch_name(perc_engine_arch(r->w.eng)));

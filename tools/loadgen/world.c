@@ -37,6 +37,7 @@ lg_opts_default(struct lg_opts *o)
 	o->size = 3;
 	o->media = LG_AUDIO;
 	o->layers = 1;
+	o->audio_ssrcs = 1;
 	o->payload_audio = 160;
 	o->payload_video = 1200;
 	o->ekt_full_every = 100;
@@ -111,11 +112,11 @@ ssrcs_per_ep(const struct lg_opts *o)
 {
 	switch (o->media) {
 	case LG_AUDIO:
-		return 1;
+		return o->audio_ssrcs;
 	case LG_VIDEO:
 		return o->layers;
 	default:
-		return 1 + o->layers;
+		return o->audio_ssrcs + o->layers;
 	}
 }
 
@@ -146,12 +147,12 @@ keys_init(struct lg_world *w, struct lg_endpoint *ep, char *err, size_t errlen)
 static void
 stream_init(struct lg_world *w, struct lg_stream *s, unsigned ep, unsigned k, uint64_t *rng)
 {
-	bool video = w->o.media == LG_VIDEO || (w->o.media == LG_MIX && k > 0);
+	bool video = w->o.media == LG_VIDEO || (w->o.media == LG_MIX && k >= w->o.audio_ssrcs);
 
 	s->ep = ep;
 	s->ssrc = lg_ssrc_of((uint32_t)(s - w->streams));
 	s->video = video;
-	s->pt = video ? (uint8_t)(96 + (w->o.media == LG_MIX ? k - 1 : k)) : 111;
+	s->pt = video ? (uint8_t)(96 + (w->o.media == LG_MIX ? k - w->o.audio_ssrcs : k)) : 111;
 	s->payload = (uint16_t)(video ? w->o.payload_video : w->o.payload_audio);
 	/* ROC 0 (the MDD's outbound ROC starts there too), SEQ anywhere in
 	 * the first half so that long runs cross 65535 -> 0 */
@@ -180,6 +181,10 @@ lg_world_init(struct lg_world *w, const struct lg_opts *o, struct perc_engine *e
 	if (o->size < 2 || o->size > LG_MAX_SIZE) {
 		fail(err, errlen, "--size %u: a conference has 2..%u endpoints", o->size,
 		     LG_MAX_SIZE);
+		return -1;
+	}
+	if (o->audio_ssrcs < 1 || o->audio_ssrcs > 16) {
+		fail(err, errlen, "--audio-ssrcs %u: 1..16 audio SSRCs per endpoint", o->audio_ssrcs);
 		return -1;
 	}
 	if (o->layers < 1 || o->layers > 3) {
