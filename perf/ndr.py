@@ -33,6 +33,16 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHILDREN = []  # perc-mdd / perc-loadgen of the running trial
+
+
+def on_signal(signum, frame):
+    """Never leave DPDK processes behind: stop the trial's, then exit."""
+    for p in list(CHILDREN):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    sys.exit(128 + signum)
 
 
 def host_facts(build):
@@ -136,6 +146,7 @@ class Trials:
             "--warmup-ms", "300", "--drain-ms", "300"]
         mlog = open(os.path.join(w, f"mdd{n}.log"), "w")
         mdd = subprocess.Popen(mcmd, stdout=mlog, stderr=subprocess.STDOUT)
+        CHILDREN.append(mdd)
         rc = None
         try:
             for _ in range(100):
@@ -143,14 +154,22 @@ class Trials:
                     break
                 time.sleep(0.1)
             if mdd.poll() is None:
-                g = subprocess.run(gcmd, capture_output=True, text=True,
-                                   timeout=60 + duration + c.get("streams", 0) / 20000)
-                rc = g.returncode
-                if rc not in (0, 1):
-                    sys.stderr.write(g.stderr[-2000:])
-        except subprocess.TimeoutExpired:
-            rc = "timeout"
+                g = subprocess.Popen(gcmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+                CHILDREN.append(g)
+                try:
+                    _, err = g.communicate(timeout=60 + duration + c.get("streams", 0) / 20000)
+                    rc = g.returncode
+                    if rc not in (0, 1):
+                        sys.stderr.write(err[-2000:])
+                except subprocess.TimeoutExpired:
+                    g.kill()
+                    g.wait()
+                    rc = "timeout"
+                CHILDREN.remove(g)
         finally:
+            if mdd in CHILDREN:
+                CHILDREN.remove(mdd)
             if mdd.poll() is None:
                 mdd.send_signal(signal.SIGINT)
                 try:
@@ -264,6 +283,8 @@ def main():
     ap.add_argument("--streams", type=int, nargs="*")
     ap.add_argument("--workers", type=int, nargs="*")
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     if a.full:
         dflt = dict(fanouts=[1, 4, 10, 50], payloads=["1200", "mix"], streams=[1000, 10000, 100000],
                     workers=[2])
@@ -296,7 +317,12 @@ def main():
         for t in mrr:
             log(f"    MRR offered {t.get('offered_pps', 0):12.0f} pps, received "
                 f"{t.get('rx_pps', 0):12.0f} pps, loss {t['loss']:.6f}")
+        # the search's top: what the generator offered flat out, but no more
+        # than 1.25 x the ingress rate the MDD delivered (received / fan-out)
         hi = max(t.get("offered_pps", 0) for t in mrr)
+        rx = max(t.get("rx_pps", 0) for t in mrr) / c["fanout"]
+        if rx > 0:
+            hi = min(hi, 1.25 * rx)
         ndrs, pdrs, strials = [], [], []
         for _ in range(a.search_reps if hi > 0 else 0):
             n, p, ts = search(tr, c, prov, hi, a, log)
