@@ -149,16 +149,23 @@ class Trials:
         CHILDREN.append(mdd)
         rc = None
         try:
-            for _ in range(100):
-                if os.path.exists(sock) or mdd.poll() is not None:
+            # the memif socket exists from the vdev probe on, but a client
+            # that connects before perc-mdd started its port can hang: wait
+            # for perc-mdd's start-up line instead
+            mlog.flush()
+            for _ in range(300):
+                if mdd.poll() is not None:
                     break
+                with open(os.path.join(w, f"mdd{n}.log")) as f:
+                    if "conference(s)" in f.read():
+                        break
                 time.sleep(0.1)
             if mdd.poll() is None:
                 g = subprocess.Popen(gcmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)
                 CHILDREN.append(g)
                 try:
-                    _, err = g.communicate(timeout=60 + duration + c.get("streams", 0) / 20000)
+                    _, err = g.communicate(timeout=45 + duration + c.get("streams", 0) / 20000)
                     rc = g.returncode
                     if rc not in (0, 1):
                         sys.stderr.write(err[-2000:])
@@ -274,7 +281,7 @@ def main():
     ap.add_argument("--trial-s", type=float, default=1.0, help="seconds per trial (default 1)")
     ap.add_argument("--reps", type=int, default=3, help="MRR trials per configuration (default 3)")
     ap.add_argument("--search-reps", type=int, default=1, help="NDR/PDR searches per configuration")
-    ap.add_argument("--max-trials", type=int, default=6, help="trials per search (default 6)")
+    ap.add_argument("--max-trials", type=int, default=8, help="trials per search (default 8)")
     ap.add_argument("--precision", type=float, default=0.1, help="search interval / lower bound (0.1)")
     ap.add_argument("--pdr", type=float, default=0.005, help="PDR loss ratio (default 0.005)")
     ap.add_argument("--seed", type=int, default=1)

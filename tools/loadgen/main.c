@@ -533,7 +533,8 @@ write_json(struct run *r, FILE *f)
 		   "\"ekt_full_every\": %u, \"seed\": %" PRIu64 ", \"rate_pps\": %.0f, "
 		   "\"duration_s\": %.3f, \"burst\": %u, \"loopback\": %s, \"arch\": \"%s\"},\n",
 		r->w.n_confs, r->w.o.size, r->w.o.size - 1, r->w.n_streams, r->w.n_eps,
-		media[r->w.o.media], r->w.o.layers, r->w.o.audio_ssrcs, r->w.o.payload_audio, r->w.o.payload_video,
+		media[r->w.o.media], r->w.o.layers, r->w.o.audio_ssrcs, r->w.o.payload_audio,
+		r->w.o.payload_video,
 		r->w.prof->name, r->w.o.ekt_full_every, r->w.o.seed, r->ro.rate, r->ro.duration,
 		r->ro.burst, r->ro.loopback ? "true" : "false",
 		perc_arch_name(perc_engine_arch(r->w.eng)));
@@ -589,7 +590,7 @@ port_init(struct run *r, uint16_t port)
 	for (int i = 0; i < 300; i++) {
 		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status)
 			return 0;
-		rte_delay_ms(100);
+		rte_delay_us_sleep(100000);
 	}
 	fprintf(stderr, "perc-loadgen: port %u link down after 30 s: is perc-mdd running with "
 			"the other end (memif server on the same socket)?\n", port);
