@@ -75,7 +75,10 @@ else
 		--addr 192.0.2.1 --provision "$T/e2e.json" --stats-json "$T/mdd-stats.json" \
 		> "$T/mdd.log" 2>&1 &
 	mdd=$!; pids+=("$mdd")
-	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	# a memif client that connects before perc-mdd started its port can
+	# hang: wait for perc-mdd's start-up line
+	up() { for _ in $(seq 300); do grep -q "conference(s)" "$1" && return 0; sleep 0.1; done; return 1; }
+	up "$T/mdd.log" || bad "perc-mdd did not start: $(tail -3 "$T/mdd.log")"
 	timeout 60 "$LG" --no-pci --no-huge -m 512 --file-prefix lggen$$ --lcores 0@0 \
 		--vdev "net_memif0,role=client,socket=$sock,socket-abstract=no" -- \
 		--conferences 2 --size 3 --media mix --seed 5 --rate 2000 --duration 1 \
@@ -90,7 +93,7 @@ else
 		--vdev "net_memif0,role=server,socket=$sock,socket-abstract=no" -- \
 		--addr 192.0.2.1 --provision "$T/other.json" > "$T/mdd2.log" 2>&1 &
 	mdd=$!; pids+=("$mdd")
-	sleep 1
+	up "$T/mdd2.log" || bad "perc-mdd did not start: $(tail -3 "$T/mdd2.log")"
 	timeout 60 "$LG" --no-pci --no-huge -m 512 --file-prefix lggen$$ --lcores 0@0 \
 		--vdev "net_memif0,role=client,socket=$sock,socket-abstract=no" -- \
 		--conferences 2 --size 3 --media mix --seed 5 --rate 2000 --duration 0.3 \
