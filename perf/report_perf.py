@@ -150,7 +150,8 @@ plot '{R}/plot_workers.dat' u 1:2 w lp t 'MRR', '' u 1:3 w lp t 'NDR', x t 'line
     meth = nd["method"]
     L.append(f"\nTrials of {meth['trial_s']} s; MRR {meth['reps']} trials; NDR/PDR "
              f"{meth['search_reps']} search(es) of at most {meth['max_trials']} trials to "
-             f"{meth['precision'] * 100:.0f} %; PDR loss {meth['pdr_loss'] * 100:.1f} %. "
+             f"{meth['precision'] * 100:.0f} %; PDR loss {meth['pdr_loss'] * 100:.1f} %; "
+             f"memif rings of {2 ** meth.get('memif_rsize', 10)} slots. "
              f"{meth['topology']}.\n")
     L.append("## NDR, PDR, MRR (ingress packets per second; median [min, max])\n")
     L.append("| configuration | fan-out | media | streams | workers | NDR | PDR | MRR received | "

@@ -8,7 +8,7 @@
 #      net_memif (the sweep: fan-out, payload, streams, workers);
 #   4. perf/report_perf.py: perf_report.md, JSON, CSV, gnuplot PNG + SVG.
 #
-#   perf/run_report.sh [--quick | --full] [--build DIR] [--out DIR] [--no-bench]
+#   perf/run_report.sh [--quick | --full] [--build DIR] [--out DIR] [--no-bench] [-- NDR.PY OPTIONS]
 #
 # Default: the short sweep (about 10 minutes on a 2-CPU VM). --quick: a
 # smoke (about a minute). --full: every row of the issue, 3 repetitions
@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
 	--build) build=$(cd "$2" && pwd); shift ;;
 	--out) out=$2; shift ;;
 	--no-bench) bench=0 ;;
+	--) shift; break ;;
 	-h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run_report.sh: unknown option '$1' (--help lists them)" >&2; exit 2 ;;
 	esac
@@ -45,6 +46,6 @@ if [ $bench = 1 ]; then
 		--stream-payloads "160" ;;
 	esac
 fi
-python3 "$here/ndr.py" --build "$build" --out "$out" $mode
+python3 "$here/ndr.py" --build "$build" --out "$out" $mode "$@"
 python3 "$here/report_perf.py" --results "$out"
 echo "report: $out/perf_report.md"
