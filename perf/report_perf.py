@@ -45,7 +45,7 @@ def gnuplot(script, out, points=2):
               file=sys.stderr)
         return False
     for term, ext in (("png size 900,560", "png"), ("svg size 900,560", "svg")):
-        s = f"set terminal {term}\nset output '{out}.{ext}'\n" + script
+        s = f"set terminal {term} noenhanced\nset output '{out}.{ext}'\n" + script
         r = subprocess.run(["gnuplot"], input=s, text=True, capture_output=True)
         if r.returncode != 0:
             print(f"report_perf.py: gnuplot failed on {out}.{ext}: {r.stderr.strip()[-300:]}",
@@ -115,7 +115,7 @@ plot '{R}/plot_fanout.dat' u 1:2 w lp t 'NDR ingress', '' u 1:3 w lp t 'PDR 0.5%
     gnuplot(f"""set title "cycles per egress packet against streams (fan-out 4, 160 B)"
 set xlabel "streams (sending SSRCs)"
 set ylabel "TSC cycles per egress packet"
-set logscale x
+set logscale xy
 set grid
 plot '{R}/plot_streams.dat' u 1:2 w lp t 'perc-mdd busy cycles (memif run)'{extra}
 """, os.path.join(R, "plot_streams"), len(st) + (1 if extra else 0))
