@@ -153,8 +153,8 @@ plot '{R}/plot_workers.dat' u 1:2 w lp t 'MRR', '' u 1:3 w lp t 'NDR', x t 'line
              f"{meth['precision'] * 100:.0f} %; PDR loss {meth['pdr_loss'] * 100:.1f} %; "
              f"memif rings of {2 ** meth.get('memif_rsize', 10)} slots. "
              f"{meth['topology']}.\n")
-    L.append("## NDR, PDR, MRR (ingress packets per second; median [min, max])\n")
-    L.append("| configuration | fan-out | media | streams | workers | NDR | PDR | MRR received | "
+    L.append("## NDR, PDR (offered ingress packets per second), MRR (egress packets received per second); median [min, max]\n")
+    L.append("| configuration | fan-out | media | streams | workers | NDR | PDR | MRR received (egress) | "
              "NDR egress | MDD cycles/egress | latency p50/p99 at NDR (us) |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:

@@ -32,7 +32,7 @@
 #define LG_FRAME_MAX 2048u
 #define LG_PAYLOAD_MAX 1300u
 #define LG_WIN 128u            /* reorder / duplicate window per stream */
-#define LG_LAT_BUCKETS 4096u   /* latency histogram: 1 us buckets, last = overflow */
+#define LG_LAT_BUCKETS 65536u  /* latency histogram: 1 us buckets, last = overflow */
 #define LG_MAX_SIZE 64u
 #define LG_MAX_ENDPOINTS 131000u /* 198.18.0.16 .. in 198.18.0.0/15 */
 
