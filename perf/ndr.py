@@ -135,11 +135,13 @@ class Trials:
         stats = os.path.join(w, f"mdd{n}.json")
         res = os.path.join(w, f"lg{n}.json")
         pm, pg = f"{self.tag}m{n}", f"{self.tag}g{n}"
-        mem = ["--no-pci", "--no-huge", "-m", "512", "--log-level=*:error"]
+        big = c.get("streams", 0) > 20000
+        mem = ["--no-pci", "--no-huge", "-m", "1536" if big else "512", "--log-level=*:error"]
         mcmd = [self.mdd] + mem + ["--file-prefix", pm, "--lcores", self.lcores(c["workers"]),
                                    "--vdev", f"net_memif0,role=server,socket={sock},socket-abstract=no{self.rsize}",
                                    "--", "--addr", "192.0.2.1", "--provision", prov,
-                                   "--stats-json", stats, "--mbufs", "16383"]
+                                   "--stats-json", stats, "--mbufs", "16383",
+                                   "--max-endpoints", str(max(16384, c.get("streams", 0)))]
         gcmd = [self.lg] + mem + ["--file-prefix", pg, "--lcores", "0@0",
                                   "--vdev", f"net_memif0,role=client,socket={sock},socket-abstract=no{self.rsize}",
                                   "--"] + self.world_args(c) + [
