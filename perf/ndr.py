@@ -146,7 +146,7 @@ class Trials:
                                   "--vdev", f"net_memif0,role=client,socket={sock},socket-abstract=no{self.rsize}",
                                   "--"] + self.world_args(c) + [
             "--rate", str(int(rate)), "--duration", str(duration), "--json", res,
-            "--warmup-ms", "300", "--drain-ms", "300"]
+            "--warmup-ms", "300", "--drain-ms", "300", "--queues", str(c["workers"])]
         mlog = open(os.path.join(w, f"mdd{n}.log"), "w")
         mdd = subprocess.Popen(mcmd, stdout=mlog, stderr=subprocess.STDOUT)
         CHILDREN.append(mdd)
@@ -308,7 +308,7 @@ def main():
         dflt = dict(fanouts=[2], payloads=[], streams=[], workers=[])
         a.reps, a.max_trials, a.trial_s = 1, 3, 0.5
     else:
-        dflt = dict(fanouts=[1, 4, 10], payloads=["1200", "mix"], streams=[1000, 10000], workers=[])
+        dflt = dict(fanouts=[1, 4, 10], payloads=["1200", "mix"], streams=[1000, 10000], workers=[2])
     for k, v in dflt.items():
         if getattr(a, k) is None:
             setattr(a, k, v)

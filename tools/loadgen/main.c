@@ -28,6 +28,7 @@
 #define BURST_MAX 64u
 #define NB_MBUF 8191u
 #define RING_DESC 1024u
+#define LG_MAX_QUEUES 8u
 
 struct run_opts {
 	double rate;          /* packets per second offered; 0: as fast as it goes */
@@ -37,6 +38,7 @@ struct run_opts {
 	unsigned burst;
 	bool prime;
 	uint16_t tx_port, rx_port;
+	unsigned queues;      /* RX and TX queues per port */
 	const char *json;
 	const char *provision_out;
 	const char *write_provision;
@@ -97,6 +99,9 @@ static const char usage_text[] =
 "  --drain-ms MS        receive on after the last packet (default 300)\n"
 "  --burst N            packets per TX burst, 1..%u (default 32)\n"
 "  --tx-port P, --rx-port P   DPDK ports (default 0 and 0)\n"
+"  --queues N           RX and TX queues per port, 1..8 (default 1): a memif peer\n"
+"                       (perc-mdd with N workers) needs as many; a sender stays\n"
+"                       on one TX queue (its endpoint modulo N), every RX queue is read\n"
 "  --provision-out FILE also write the provisioning file before sending\n"
 "  --json FILE          the results also into FILE\n"
 "  --max-loss R         exit 1 when the loss ratio exceeds R (default: never)\n"
@@ -171,7 +176,7 @@ enum {
 	O_CONF = 256, O_SIZE, O_STREAMS, O_MEDIA, O_LAYERS, O_PAYLOAD, O_APAY, O_VPAY,
 	O_PROFILE, O_EKT, O_SEED, O_MADDR, O_MPORT, O_MMAC, O_RATE, O_DUR, O_WARM, O_NOPRIME,
 	O_DRAIN, O_BURST, O_TXP, O_RXP, O_PROV, O_WPROV, O_JSON, O_MAXLOSS, O_ARCH, O_LOOP,
-	O_HELP, O_ASSRC,
+	O_HELP, O_ASSRC, O_QUEUES,
 };
 
 static const struct option long_opts[] = {
@@ -189,7 +194,7 @@ static const struct option long_opts[] = {
 	{"provision-out", 1, NULL, O_PROV}, {"write-provision", 1, NULL, O_WPROV},
 	{"json", 1, NULL, O_JSON}, {"max-loss", 1, NULL, O_MAXLOSS},
 	{"arch", 1, NULL, O_ARCH}, {"loopback", 0, NULL, O_LOOP},
-	{"audio-ssrcs", 1, NULL, O_ASSRC},
+	{"audio-ssrcs", 1, NULL, O_ASSRC}, {"queues", 1, NULL, O_QUEUES},
 	{"help", 0, NULL, O_HELP}, {NULL, 0, NULL, 0},
 };
 
@@ -206,6 +211,7 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct run_opts *ro)
 	ro->warmup_ms = 300;
 	ro->drain_ms = 300;
 	ro->burst = 32;
+	ro->queues = 1;
 	ro->prime = true;
 	ro->max_loss = -1;
 	ro->arch = "auto";
@@ -243,6 +249,11 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct run_opts *ro)
 			if (!num(a, 1, 3, &v))
 				return usage_error("--layers '%s': give 1..3", a);
 			o->layers = (unsigned)v;
+			break;
+		case O_QUEUES:
+			if (!num(a, 1, LG_MAX_QUEUES, &v))
+				return usage_error("--queues '%s': give 1..8", a);
+			ro->queues = (unsigned)v;
 			break;
 		case O_ASSRC:
 			if (!num(a, 1, 16, &v))
@@ -383,18 +394,22 @@ next_stream(struct run *r)
 	return s;
 }
 
+/* A sender's frames always leave on the same TX queue (its endpoint
+ * modulo the queues), as RSS on the 5-tuple would keep one sender on one
+ * MDD worker. */
 static unsigned
 send_dpdk(struct run *r, unsigned n, enum lg_phase ph, uint64_t now)
 {
-	struct rte_mbuf *m[BURST_MAX];
-	unsigned k = 0, ok;
+	struct rte_mbuf *m[BURST_MAX], *q[LG_MAX_QUEUES][BURST_MAX];
+	unsigned nq[LG_MAX_QUEUES] = {0}, ok;
 
 	if (rte_pktmbuf_alloc_bulk(r->pool, m, n) != 0)
 		return 0; /* all mbufs in flight: the pace catches up later */
 	for (unsigned i = 0; i < n; i++) {
+		struct lg_stream *s = next_stream(r);
 		uint8_t *d = rte_pktmbuf_mtod(m[i], uint8_t *);
-		uint32_t len = lg_build(&r->w, next_stream(r), ph, now, d,
-					rte_pktmbuf_tailroom(m[i]));
+		uint32_t len = lg_build(&r->w, s, ph, now, d, rte_pktmbuf_tailroom(m[i]));
+		unsigned qi = s->ep % r->ro.queues;
 
 		if (len == 0) {
 			r->build_fail++;
@@ -403,12 +418,16 @@ send_dpdk(struct run *r, unsigned n, enum lg_phase ph, uint64_t now)
 		}
 		m[i]->data_len = (uint16_t)len;
 		m[i]->pkt_len = len;
-		m[k++] = m[i];
+		q[qi][nq[qi]++] = m[i];
 	}
-	ok = rte_eth_tx_burst(r->ro.tx_port, 0, m, (uint16_t)k);
-	if (ok < k) {
-		r->tx_full += k - ok;
-		rte_pktmbuf_free_bulk(m + ok, k - ok);
+	for (unsigned qi = 0; qi < r->ro.queues; qi++) {
+		if (nq[qi] == 0)
+			continue;
+		ok = rte_eth_tx_burst(r->ro.tx_port, (uint16_t)qi, q[qi], (uint16_t)nq[qi]);
+		if (ok < nq[qi]) {
+			r->tx_full += nq[qi] - ok;
+			rte_pktmbuf_free_bulk(q[qi] + ok, nq[qi] - ok);
+		}
 	}
 	return n;
 }
@@ -422,14 +441,16 @@ static void poll_frames(struct run *r, struct rte_mbuf **m, uint16_t n, uint64_t
 static void
 poll_dpdk(struct run *r)
 {
-	for (int k = 0; k < 16; k++) {
-		struct rte_mbuf *m[BURST_MAX];
-		uint16_t n = rte_eth_rx_burst(r->ro.rx_port, 0, m, BURST_MAX);
-		uint64_t now = rte_rdtsc();
+	for (uint16_t qi = 0; qi < r->ro.queues; qi++) {
+		for (int k = 0; k < 16; k++) {
+			struct rte_mbuf *m[BURST_MAX];
+			uint16_t n = rte_eth_rx_burst(r->ro.rx_port, qi, m, BURST_MAX);
+			uint64_t now = rte_rdtsc();
 
-		poll_frames(r, m, n, now);
-		if (n < BURST_MAX)
-			break;
+			poll_frames(r, m, n, now);
+			if (n < BURST_MAX)
+				break;
+		}
 	}
 }
 
@@ -576,12 +597,18 @@ port_init(struct run *r, uint16_t port)
 		return -1;
 	}
 	memset(&conf, 0, sizeof(conf));
-	if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) != 0 ||
-	    (rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd)) != 0 ||
-	    (rc = rte_eth_rx_queue_setup(port, 0, rxd, rte_eth_dev_socket_id(port), NULL,
-					 r->pool)) != 0 ||
-	    (rc = rte_eth_tx_queue_setup(port, 0, txd, rte_eth_dev_socket_id(port), NULL)) != 0 ||
-	    (rc = rte_eth_dev_start(port)) != 0) {
+	rc = rte_eth_dev_configure(port, r->ro.queues, r->ro.queues, &conf);
+	if (rc == 0)
+		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	for (uint16_t qi = 0; rc == 0 && qi < r->ro.queues; qi++) {
+		rc = rte_eth_rx_queue_setup(port, qi, rxd, rte_eth_dev_socket_id(port), NULL,
+					    r->pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, qi, txd, rte_eth_dev_socket_id(port), NULL);
+	}
+	if (rc == 0)
+		rc = rte_eth_dev_start(port);
+	if (rc != 0) {
 		fprintf(stderr, "perc-loadgen: port %u set-up failed: %s\n", port, strerror(-rc));
 		return -1;
 	}
