@@ -168,7 +168,8 @@ class Trials:
                                      text=True)
                 CHILDREN.append(g)
                 try:
-                    _, err = g.communicate(timeout=45 + duration + c.get("streams", 0) / 20000)
+                    # key set-up and priming of 100,000 streams take a while
+                    _, err = g.communicate(timeout=45 + duration + c.get("streams", 0) / 1000)
                     rc = g.returncode
                     if rc not in (0, 1):
                         sys.stderr.write(err[-2000:])
