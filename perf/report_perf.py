@@ -68,9 +68,11 @@ def main():
     with open(os.path.join(R, "perf_ndr.json")) as f:
         nd = json.load(f)
     bp = None
-    if os.path.exists(os.path.join(R, "bench_pipeline.json")):
-        with open(os.path.join(R, "bench_pipeline.json")) as f:
-            bp = json.load(f)
+    for name in ("bench_pipeline.json", "bench_pipeline_quick.json"):  # --quick writes the second
+        if os.path.exists(os.path.join(R, name)):
+            with open(os.path.join(R, name)) as f:
+                bp = json.load(f)
+            break
     rows = nd["rows"]
     h = nd["host"]
 
