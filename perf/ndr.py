@@ -193,7 +193,10 @@ class Trials:
                 subprocess.run(["rm", "-rf", f"/var/run/dpdk/{p}"], check=False)
             if os.path.exists(sock):
                 os.unlink(sock)
-        t = {"rate": rate, "rc": rc}
+        # perc-mdd's own exit status (a crash on SIGINT would show here)
+        t = {"rate": rate, "rc": rc, "mdd_rc": mdd.returncode}
+        if mdd.returncode not in (0, None):
+            sys.stderr.write(f"ndr.py: perc-mdd of trial {n} exited with {mdd.returncode}\n")
         try:
             with open(res) as f:
                 j = json.load(f)

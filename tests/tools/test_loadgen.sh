@@ -86,9 +86,13 @@ else
 	r=$?
 	kill -INT "$mdd"; wait "$mdd"
 	if [ $r = 0 ]; then ok; else bad "end-to-end rc $r"; tail -5 "$T/lg.err" "$T/mdd.log"; fi
-	[ -f "$T/e2e-result.json" ] && jcheck "$T/e2e-result.json" 'j["tx"]["sent"] >= 1500 and j["rx"]["ok"] == j["expected"] == j["tx"]["sent"] * 2 and j["errors"] == 0 and j["rx"]["priming"] == 24'
+	# priming copies reach only members the MDD has seen send already
+	# (it learns next hops from their first frames): 12 to 24 of them
+	[ -f "$T/e2e-result.json" ] && jcheck "$T/e2e-result.json" 'j["tx"]["sent"] >= 1500 and j["rx"]["ok"] == j["expected"] == j["tx"]["sent"] * 2 and j["errors"] == 0 and 12 <= j["rx"]["priming"] <= 24'
 	# a second run against a MDD with other keys: nothing may open
 	"$LG" --write-provision "$T/other.json" --conferences 2 --size 3 --media mix --seed 6
+	# a fresh socket: a server that died leaves its socket file behind
+	sock=$T/memif2.sock
 	"$MDD" --no-pci --no-huge -m 512 --file-prefix lgmdd$$ --lcores "0@0,1@$cpu1" \
 		--vdev "net_memif0,role=server,socket=$sock,socket-abstract=no" -- \
 		--addr 192.0.2.1 --provision "$T/other.json" > "$T/mdd2.log" 2>&1 &
