@@ -12,6 +12,7 @@ PERC_PACKAGES=(
 	libdpdk-dev dpdk libipsec-mb-dev libsrtp2-dev libssl-dev openssl
 	libcunit1-dev libbpf-dev libpcap-dev libjansson-dev
 	libyaml-dev # perc-capacity's YAML scenarios (libyaml: the usual C YAML parser)
+	clang bpftool # AF_XDP: perc's XDP program is built for the BPF target, its libbpf skeleton by bpftool
 )
 
 perc_log() { printf '==> %s\n' "$*" >&2; }
