@@ -562,6 +562,7 @@ check_cpu(struct pf_ctx *c, const struct pf_args *a)
 static bool
 check_xdp_object(struct pf_ctx *c, const char *prog)
 {
+	libbpf_print_fn_t old_print;
 	struct bpf_object *obj;
 	char fix[PATH_MAX + 128];
 	bool ok;
@@ -572,7 +573,10 @@ check_xdp_object(struct pf_ctx *c, const char *prog)
 		fail(c, "xdp-prog", fix, "cannot read xdp_prog %s: %s", prog, strerror(errno));
 		return false;
 	}
+	/* our message says what is wrong: not libbpf's lines before it */
+	old_print = libbpf_set_print(NULL);
 	obj = bpf_object__open_file(prog, NULL);
+	libbpf_set_print(old_print);
 	if (obj == NULL) {
 		fail(c, "xdp-prog", fix, "xdp_prog %s is not a BPF object file", prog);
 		return false;
@@ -604,7 +608,6 @@ check_xdp_attach(struct pf_ctx *c, const char *ifname)
 		fail(c, "xdp-attach", fix, "%s already runs XDP program %u", ifname, id);
 		return;
 	}
-	libbpf_set_print(NULL);
 	skel = perc_xdp__open_and_load();
 	if (skel == NULL) {
 		fail(c, "xdp-attach", "run perc-mdd as root (or with CAP_BPF, CAP_NET_ADMIN, "
