@@ -21,9 +21,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 
 #include "preflight.h"
 #include "perc_xdp.h"
@@ -593,6 +598,46 @@ check_xdp_object(struct pf_ctx *c, const char *prog)
 	return ok;
 }
 
+/*
+ * The queues the PMD will open must exist as combined channels: DPDK 22.11
+ * reads ETHTOOL_GCHANNELS and takes 1 when the driver reports none (veth).
+ */
+static void
+check_xdp_queues(struct pf_ctx *c, const char *ifname, const char *vdev)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr;
+	unsigned long start = 0, count = 1, combined = 1, max = 1;
+	char buf[32], fix[256];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (devarg(vdev, "start_queue", buf, sizeof(buf)) != NULL)
+		start = strtoul(buf, NULL, 10);
+	if (devarg(vdev, "queue_count", buf, sizeof(buf)) != NULL)
+		count = strtoul(buf, NULL, 10);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", IF_NAMESIZE - 1, ifname);
+	ifr.ifr_data = (void *)&ch;
+	if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ch.max_combined != 0) {
+		combined = ch.combined_count;
+		max = ch.max_combined;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (count <= combined && start + count <= max) {
+		pass(c, "xdp-queues", "%s: queues %lu..%lu of %lu", ifname, start, start + count - 1,
+		     combined);
+		return;
+	}
+	if (start + count <= max)
+		snprintf(fix, sizeof(fix), "ethtool -L %s combined %lu", ifname, start + count);
+	else
+		snprintf(fix, sizeof(fix), "start_queue=0,queue_count=%lu (and -l with at most "
+			 "that many worker lcores)", max);
+	fail(c, "xdp-queues", fix, "%s has %lu combined queue(s) (at most %lu), start_queue=%lu "
+	     "queue_count=%lu asks for more", ifname, combined, max, start, count);
+}
+
 /* load the skeleton's copy of the program and attach it for a moment */
 static void
 check_xdp_attach(struct pf_ctx *c, const char *ifname)
@@ -654,6 +699,8 @@ check_xdp(struct pf_ctx *c, const struct pf_args *a)
 		else
 			prog_ok = check_xdp_object(c, prog);
 		/* the kernel part cannot be faked: only on the real system */
+		if (*c->root == '\0')
+			check_xdp_queues(c, ifname, a->xdp[i]);
 		if (prog_ok && *c->root == '\0')
 			check_xdp_attach(c, ifname);
 	}

@@ -188,6 +188,13 @@ if ip netns add "$ns" 2>/dev/null && ip -n "$ns" link add pfa type veth peer nam
 		--preflight >"$W/out" 2>&1; then
 	grep -q "ok   xdp-attach: pfa accepts perc's XDP program" "$W/out" &&
 		ok "the kernel loads and attaches perc's program (skeleton)" || bad "attach: $(cat "$W/out")"
+	ip netns exec "$ns" "$MDD" --no-huge --vdev \
+		"net_af_xdp0,iface=pfa,start_queue=0,queue_count=2,xdp_prog=$OBJ" -- --preflight \
+		>"$W/out" 2>&1
+	rc=$?
+	line="preflight: FAIL xdp-queues: pfa has 1 combined queue(s) (at most 1), start_queue=0 queue_count=2 asks for more — fix: start_queue=0,queue_count=1 (and -l with at most that many worker lcores)"
+	[ $rc -eq 1 ] && grep -qxF "$line" "$W/out" && ok "more AF_XDP queues than the interface has" ||
+		{ bad "queues: exit $rc"; sed 's/^/     | /' "$W/out"; }
 	ip -n "$ns" link set pfa xdp obj "$OBJ" sec xdp
 	id=$(ip -n "$ns" -d link show pfa | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
 	ip netns exec "$ns" "$MDD" --no-huge --vdev "net_af_xdp0,iface=pfa,xdp_prog=$OBJ" -- \
