@@ -398,6 +398,7 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	enum mdd_preflight_mode pf;  /* issue 6 */
 	struct mdd_config cfg = { 0 };
 	char **eal_argv = NULL;
 	struct prov prov = { 0 };
@@ -418,6 +419,8 @@ main(int argc, char **argv)
 				return 0;
 			}
 		}
+	/* issue 6: --preflight / --no-preflight, also after --config FILE */
+	pf = mdd_preflight_mode(&argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "--config") == 0) {
 		if (argc != 3) {
 			fprintf(stderr, "perc-mdd: --config FILE takes nothing else\n");
@@ -440,7 +443,6 @@ main(int argc, char **argv)
 	}
 	/* issue 6: pre-flight checks, before the EAL takes anything */
 	{
-		enum mdd_preflight_mode pf = mdd_preflight_mode(&argc, argv);
 		int nfail = pf == MDD_PREFLIGHT_SKIP ? 0 :
 			mdd_preflight(argc, argv, pf == MDD_PREFLIGHT_ONLY, stderr);
 

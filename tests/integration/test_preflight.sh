@@ -80,6 +80,12 @@ expect_fail "hugepages: fewer free than -m" \
 expect_fail "hugepages: fewer free than --socket-mem" \
 	"preflight: FAIL hugepages: 20 MB of hugepages free, 1024 MB needed — fix: echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages (or run with --no-huge -m 1024)" \
 	--socket-mem=512,512
+# the same from a --config file (its [eal] args are what is checked)
+printf '[eal]\nargs = -l 0-1 --file-prefix pfc -m 512\n[dataplane]\naddr = 192.0.2.1\n' >"$W/mdd.conf"
+PERC_PREFLIGHT_ROOT=$R "$MDD" --config "$W/mdd.conf" --preflight >"$W/out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "^preflight: FAIL hugepages: 20 MB of hugepages free, 512 MB needed" "$W/out" &&
+	ok "--config FILE --preflight checks the file's EAL arguments" || bad "--config: exit $rc: $(cat "$W/out")"
 PERC_PREFLIGHT_ROOT=$R "$MDD" --no-huge -m 512 -- --preflight >"$W/out" 2>&1 &&
 	grep -q "ok   hugepages: --no-huge" "$W/out" && ok "--no-huge skips the hugepage checks" ||
 	bad "--no-huge: $(cat "$W/out")"
