@@ -573,7 +573,7 @@ check_xdp_object(struct pf_ctx *c, const char *prog)
 	bool ok;
 
 	snprintf(fix, sizeof(fix), "ninja -C build (then xdp_prog=build/dataplane/xdp/perc_xdp.bpf.o"
-		 " or /usr/share/perc/perc_xdp.bpf.o)");
+		 " or, installed, %s)", PERC_XDP_OBJ_INSTALLED);
 	if (access(prog, R_OK) != 0) {
 		fail(c, "xdp-prog", fix, "cannot read xdp_prog %s: %s", prog, strerror(errno));
 		return false;

@@ -5,9 +5,9 @@
 # are faked under PERC_PREFLIGHT_ROOT, so the host is never changed; the XDP
 # attach check runs against the real kernel on a veth of a namespace of the
 # test's own (skipped without netns).
-# usage: test_preflight.sh PERC_MDD XDP_OBJ WORKDIR
+# usage: test_preflight.sh PERC_MDD XDP_OBJ WORKDIR XDP_OBJ_INSTALLED
 set -u
-MDD=$1 OBJ=$2 W=$3
+MDD=$1 OBJ=$2 W=$3 OBJ_INST=$4
 ns=perc-pf-$$
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
@@ -157,7 +157,7 @@ expect_fail "net_af_xdp without iface=" \
 expect_fail "net_af_xdp on a missing interface" \
 	"preflight: FAIL xdp-iface: no network interface eth7 — fix: ip -br link (and give iface= one of its names)" \
 	--no-huge --vdev "net_af_xdp0,iface=eth7,xdp_prog=$OBJ"
-FIX="ninja -C build (then xdp_prog=build/dataplane/xdp/perc_xdp.bpf.o or /usr/share/perc/perc_xdp.bpf.o)"
+FIX="ninja -C build (then xdp_prog=build/dataplane/xdp/perc_xdp.bpf.o or, installed, $OBJ_INST)"
 expect_fail "xdp_prog missing" \
 	"preflight: FAIL xdp-prog: cannot read xdp_prog $W/none.o: No such file or directory — fix: $FIX" \
 	--no-huge --vdev "net_af_xdp0,iface=eth9,xdp_prog=$W/none.o"
