@@ -666,8 +666,17 @@ check_xdp_attach(struct pf_ctx *c, const char *ifname)
 		bpf_xdp_detach(ifindex, 0, NULL);
 		pass(c, "xdp-attach", "%s accepts perc's XDP program", ifname);
 	} else {
-		snprintf(fix, sizeof(fix), "ip -d link show dev %s (the driver must support XDP; "
-			 "docs/afxdp.md)", ifname);
+		char p[PATH_MAX];
+		unsigned long long mtu = 0;
+
+		/* without multi-buffer support a frame must fit one page */
+		if (read_ull(path(c, p, sizeof(p), "/sys/class/net/%s/mtu", ifname), &mtu) &&
+		    mtu > 3498)
+			snprintf(fix, sizeof(fix), "ip link set dev %s mtu 1500 (XDP takes frames of "
+				 "one page: MTU 3498 at most; for a veth its peer too)", ifname);
+		else
+			snprintf(fix, sizeof(fix), "ip -d link show dev %s (the driver must support "
+				 "XDP; docs/afxdp.md)", ifname);
 		fail(c, "xdp-attach", fix, "%s refuses the XDP program: %s", ifname, strerror(-r));
 	}
 	perc_xdp__destroy(skel);

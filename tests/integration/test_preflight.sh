@@ -201,6 +201,25 @@ if ip netns add "$ns" 2>/dev/null && ip -n "$ns" link add pfa type veth peer nam
 	line="preflight: FAIL xdp-queues: pfa has 1 combined queue(s) (at most 1), start_queue=0 queue_count=2 asks for more — fix: start_queue=0,queue_count=1 (and -l with at most that many worker lcores)"
 	[ $rc -eq 1 ] && grep -qxF "$line" "$W/out" && ok "more AF_XDP queues than the interface has" ||
 		{ bad "queues: exit $rc"; sed 's/^/     | /' "$W/out"; }
+	# a jumbo MTU: a veth refuses XDP without multi-buffer
+	ip -n "$ns" link set pfb mtu 9000 && ip -n "$ns" link set pfa mtu 9000
+	ip netns exec "$ns" "$MDD" --no-huge --vdev "net_af_xdp0,iface=pfa,xdp_prog=$OBJ" -- \
+		--preflight >"$W/out" 2>&1
+	rc=$?
+	line="preflight: FAIL xdp-attach: pfa refuses the XDP program: Numerical result out of range — fix: ip link set dev pfa mtu 1500 (XDP takes frames of one page: MTU 3498 at most; for a veth its peer too)"
+	[ $rc -eq 1 ] && grep -qxF "$line" "$W/out" && ok "an interface that refuses XDP (MTU 9000)" ||
+		{ bad "MTU 9000: exit $rc"; sed 's/^/     | /' "$W/out"; }
+	ip -n "$ns" link set pfa mtu 1500 && ip -n "$ns" link set pfb mtu 1500
+	# no capabilities: the kernel refuses to load the program
+	if command -v setpriv >/dev/null; then
+		ip netns exec "$ns" setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- \
+			"$MDD" --no-huge --vdev "net_af_xdp0,iface=pfa,xdp_prog=$OBJ" -- --preflight \
+			>"$W/out" 2>&1
+		rc=$?
+		line="preflight: FAIL xdp-attach: the kernel refuses to load the XDP program: Operation not permitted — fix: run perc-mdd as root (or with CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW, CAP_IPC_LOCK)"
+		[ $rc -eq 1 ] && grep -qxF "$line" "$W/out" && ok "no capabilities: the kernel refuses the program" ||
+			{ bad "no caps: exit $rc"; sed 's/^/     | /' "$W/out"; }
+	fi
 	ip -n "$ns" link set pfa xdp obj "$OBJ" sec xdp
 	id=$(ip -n "$ns" -d link show pfa | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
 	ip netns exec "$ns" "$MDD" --no-huge --vdev "net_af_xdp0,iface=pfa,xdp_prog=$OBJ" -- \
