@@ -32,6 +32,8 @@
 #include "config.h"
 #include "cp.h"
 #include "mdd.h"
+#include "preflight.h"  /* issue 6 */
+#include "xdp_port.h"   /* issue 6 */
 
 #define DEFAULT_PORT 3478
 #define RXD 1024
@@ -75,6 +77,15 @@ static const char usage_text[] =
 	"  --mbufs N            mbufs in the pool (default 16383)\n"
 	"  --max-endpoints N    size of the endpoint table (default 16384)\n"
 	"  -h, --help           this text\n"
+	"  --preflight          only run the pre-flight checks, print each, exit 0 / 1\n"
+	"  --no-preflight       start without them (docs/preflight.md)\n"
+	"\n"
+	"Before EAL init perc-mdd checks hugepages, hugetlbfs, stale hugepage files,\n"
+	"IOMMU / vfio-pci for PCI ports, the memlock limit, the CPU of --arch and the\n"
+	"XDP program of net_af_xdp ports; a failure names its fix and exits 69.\n"
+	"\n"
+	"AF_XDP (docs/afxdp.md): --vdev net_af_xdp0,iface=IF,xdp_prog=perc_xdp.bpf.o\n"
+	"sends only UDP to --addr:--port to perc-mdd, the rest to the kernel.\n"
 	"\n"
 	"--config FILE reads everything from an INI file: [eal] 'args = ...' lines\n"
 	"hold the EAL arguments, [dataplane] holds the options above by their long\n"
@@ -368,6 +379,7 @@ stats_json(struct mdd *m, const char *path)
 	int r;
 
 	mdd_cp_stats(root);
+	mdd_xdp_stats(root);  /* issue 6: "xdp" counters of net_af_xdp ports */
 	r = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(root);
 	return r == 0 ? 0 : -1;
@@ -386,6 +398,7 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = { 0 };
+	enum mdd_preflight_mode pf;  /* issue 6 */
 	struct mdd_config cfg = { 0 };
 	char **eal_argv = NULL;
 	struct prov prov = { 0 };
@@ -406,6 +419,8 @@ main(int argc, char **argv)
 				return 0;
 			}
 		}
+	/* issue 6: --preflight / --no-preflight, also after --config FILE */
+	pf = mdd_preflight_mode(&argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "--config") == 0) {
 		if (argc != 3) {
 			fprintf(stderr, "perc-mdd: --config FILE takes nothing else\n");
@@ -425,6 +440,17 @@ main(int argc, char **argv)
 		memcpy(eal_argv, cfg.argv, ((size_t)cfg.argc + 1) * sizeof(*eal_argv));
 		argc = cfg.argc;
 		argv = eal_argv;
+	}
+	/* issue 6: pre-flight checks, before the EAL takes anything */
+	{
+		int nfail = pf == MDD_PREFLIGHT_SKIP ? 0 :
+			mdd_preflight(argc, argv, pf == MDD_PREFLIGHT_ONLY, stderr);
+
+		if (pf == MDD_PREFLIGHT_ONLY || nfail > 0) {
+			mdd_config_free(&cfg);
+			free(eal_argv);
+			return pf == MDD_PREFLIGHT_ONLY ? nfail > 0 : MDD_EX_PREFLIGHT;
+		}
 	}
 	eal = rte_eal_init(argc, argv);
 	if (eal < 0) {
@@ -483,6 +509,11 @@ main(int argc, char **argv)
 		}
 		rte_eth_macaddr_get(g_mdd.ports[i], &mac);
 		memcpy(g_mdd.port_mac[i], mac.addr_bytes, 6);
+	}
+	/* issue 6: media addresses into perc's XDP program on net_af_xdp ports */
+	if (mdd_xdp_ports_init(&g_mdd, stdout, err, sizeof(err)) != 0) {
+		fprintf(stderr, "perc-mdd: %s\n", err);
+		goto out_ports;
 	}
 	if (mdd_tables_init(&g_mdd, o.max_endpoints, err, sizeof(err)) != 0 ||
 	    mdd_setup_from_prov(&g_mdd, &prov, err, sizeof(err)) != 0) {
@@ -559,6 +590,7 @@ main(int argc, char **argv)
 	mdd_cp_fini(&g_mdd);
 	mdd_teardown(&g_mdd);
 out_ports:
+	mdd_xdp_fini();
 	for (unsigned i = 0; i < g_mdd.n_ports; i++) {
 		rte_eth_dev_stop(g_mdd.ports[i]);
 		rte_eth_dev_close(g_mdd.ports[i]);

@@ -13,6 +13,7 @@ PERC_PACKAGES=(
 	libcunit1-dev libbpf-dev libpcap-dev libjansson-dev
 	libyaml-dev # perc-capacity's YAML scenarios (libyaml: the usual C YAML parser)
 	gnuplot-nox # the NDR/PDR report's PNG and SVG plots (perf/report_perf.py)
+	clang bpftool # AF_XDP: perc's XDP program is built for the BPF target, its libbpf skeleton by bpftool
 )
 
 perc_log() { printf '==> %s\n' "$*" >&2; }
