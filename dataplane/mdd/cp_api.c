@@ -21,6 +21,7 @@
 
 #include "cp.h"
 #include "mdapi.h"
+#include "xdp_port.h"
 
 #define API_CLIENTS 16
 #define API_OUT_MAX (4u << 20)
@@ -351,6 +352,7 @@ op_stats(struct mdd *m)
 
 	json_object_set_new(root, "ok", json_true());
 	mdd_cp_stats(root);
+	mdd_xdp_stats(root);  /* net_af_xdp ports: the XDP program's counters */
 	return root;
 }
 
