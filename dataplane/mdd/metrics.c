@@ -151,26 +151,24 @@ label_char_ok(char c)
 	       c == '_' || c == '-' || c == '.';
 }
 
-/* One sample of the current family with up to two labels (k NULL: none). */
+/* One sample of the current family with up to three labels: lab holds
+ * name, value pairs, NULL-terminated (NULL: none). */
 static void
-smp(struct mx *x, const char *k1, const char *v1, const char *k2, const char *v2, double v)
+smpl(struct mx *x, const char *const *lab, double v)
 {
+	unsigned nl = 0;
+
+	while (lab != NULL && nl < 3 && lab[2 * nl] != NULL)
+		nl++;
 	if (x->txt != NULL) {
 		bprintf(x->txt, "perc_mdd_%s", x->fam);
-		if (k1 != NULL) {
-			/* label values here are ids, names and numbers: no quoting needed,
-			 * but anything odd is replaced rather than trusted */
-			bprintf(x->txt, "{%s=\"", k1);
-			for (const char *s = v1; *s; s++)
-				bprintf(x->txt, "%c", label_char_ok(*s) ? *s : '_');
-			bprintf(x->txt, "\"");
-			if (k2 != NULL) {
-				bprintf(x->txt, ",%s=\"", k2);
-				for (const char *s = v2; *s; s++)
-					bprintf(x->txt, "%c", label_char_ok(*s) ? *s : '_');
-				bprintf(x->txt, "\"");
-			}
-			bprintf(x->txt, "}");
+		for (unsigned i = 0; i < nl; i++) {
+			/* label values here are ids, names and numbers: anything odd is
+			 * replaced rather than quoted */
+			bprintf(x->txt, "%s%s=\"", i == 0 ? "{" : ",", lab[2 * i]);
+			for (const char *c = lab[2 * i + 1]; *c; c++)
+				bprintf(x->txt, "%c", label_char_ok(*c) ? *c : '_');
+			bprintf(x->txt, "\"%s", i + 1 == nl ? "}" : "");
 		}
 		if (v == (double)(uint64_t)v)
 			bprintf(x->txt, " %" PRIu64 "\n", (uint64_t)v);
@@ -178,33 +176,44 @@ smp(struct mx *x, const char *k1, const char *v1, const char *k2, const char *v2
 			bprintf(x->txt, " %.6g\n", v);
 	}
 	if (x->js != NULL) {
-		json_t *s = json_object();
+		json_t *o = json_object();
 
-		if (k1 != NULL)
-			json_object_set_new(s, k1, json_string(v1));
-		if (k2 != NULL)
-			json_object_set_new(s, k2, json_string(v2));
-		json_object_set_new(s, "value", v == (double)(uint64_t)v ?
+		for (unsigned i = 0; i < nl; i++)
+			json_object_set_new(o, lab[2 * i], json_string(lab[2 * i + 1]));
+		json_object_set_new(o, "value", v == (double)(uint64_t)v ?
 					       json_integer((json_int_t)(uint64_t)v) : json_real(v));
-		json_array_append_new(x->fam_samples, s);
+		json_array_append_new(x->fam_samples, o);
 	}
 	if (x->snap != NULL && x->n_snap < SNAP_MAX) {
 		struct snap_ent *e = &x->snap[x->n_snap++];
+		size_t off;
 		char *p;
 
 		e->grp = (uint8_t)x->grp;
-		/* telemetry has no labels: name_value1_value2, totals without _total;
-		 * ratios as percent (the dicts carry integers here) */
-		snprintf(e->key, sizeof(e->key), "%s%s%s%s%s", x->fam, v1 ? "_" : "", v1 ? v1 : "",
-			 v2 ? "_" : "", v2 ? v2 : "");
+		/* telemetry has no labels: name_value1_value2..., totals without
+		 * _total; ratios as percent (the dicts carry integers here) */
+		off = (size_t)snprintf(e->key, sizeof(e->key), "%s", x->fam);
 		p = strstr(e->key, "_total");
-		if (p != NULL)
-			memmove(p, p + 6, strlen(p + 6) + 1);
+		if (p != NULL) {
+			*p = '\0';
+			off = (size_t)(p - e->key);
+		}
+		for (unsigned i = 0; i < nl && off < sizeof(e->key); i++)
+			off += (size_t)snprintf(e->key + off, sizeof(e->key) - off, "_%s",
+						lab[2 * i + 1]);
 		for (p = e->key; *p; p++)
 			if (!label_char_ok(*p))
 				*p = '_';
 		e->v = x->ratio ? (uint64_t)(v * 100.0 + 0.5) : (uint64_t)v;
 	}
+}
+
+static void
+smp(struct mx *x, const char *k1, const char *v1, const char *k2, const char *v2, double v)
+{
+	const char *lab[] = { k1, v1, k2, v2, NULL, NULL };
+
+	smpl(x, k1 != NULL ? lab : NULL, v);
 }
 
 static void
@@ -243,15 +252,18 @@ collect_counters(struct mx *x, const struct mdd *m)
 	    "SRTP and SRTCP failures by protocol, reason and direction (in: opening, out: sealing)");
 	for (unsigned i = MDD_DROP_FIRST; i < MDD_C__COUNT; i++) {
 		const char *n = mdd_ctr_name(i);
-		char lab[64];
 
 		if (strncmp(n, "srtp_", 5) == 0 || strncmp(n, "srtcp_", 6) == 0) {
 			size_t pl = n[4] == '_' ? 4 : 5;
+			const char *lab[] = { "proto", pl == 4 ? "srtp" : "srtcp", "reason", n + pl + 1,
+					      "direction", "in", NULL };
 
-			snprintf(lab, sizeof(lab), "%.*s_in", (int)pl, n);
-			smp(x, "proto", lab, "reason", n + pl + 1, (double)mdd_counter_total(m, i));
+			smpl(x, lab, (double)mdd_counter_total(m, i));
 		} else if (strcmp(n, "seal_failed") == 0) {
-			smp(x, "proto", "any_out", "reason", "seal", (double)mdd_counter_total(m, i));
+			const char *lab[] = { "proto", "any", "reason", "seal", "direction", "out",
+					      NULL };
+
+			smpl(x, lab, (double)mdd_counter_total(m, i));
 		}
 	}
 }
