@@ -163,6 +163,8 @@ op_conf_create(struct mdd *m, const struct mdd_api_req *r)
 
 	/* every stream of every leg gets an outbound context per slot when
 	 * the leg is made: the bound is memory, not speed */
+	if (mdd_ops_admit(m, false, err, sizeof(err)) != 0) /* drain, limits (ops.h) */
+		return error_resp(err);
 	if (mdd_conf_create(m, r->conf, r->max_endpoints, err, sizeof(err)) == NULL)
 		return error_resp(err);
 	printf("perc-mdd: conference %s created (API, up to %u endpoints)\n", r->conf,
