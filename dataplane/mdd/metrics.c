@@ -284,7 +284,7 @@ collect_cp(struct mx *x, const struct mdd *m)
 	};
 	char name[96];
 	json_t *st = mdd_stats_obj(m), *ctl = json_object_get(st, "control"), *v;
-	const char *k;
+	const char *k, *help;
 
 	for (unsigned i = 0; i < MDD_CP__COUNT; i++) {
 		snprintf(name, sizeof(name), "cp_%s_total", names[i]);
@@ -297,9 +297,12 @@ collect_cp(struct mx *x, const struct mdd *m)
 		    strcmp(k, "endpoints") == 0)
 			continue;
 		snprintf(name, sizeof(name), "control_%s_total", k);
-		fam(x, G_STATS, name, "counter", strcmp(k, "keys_retired") == 0 ?
-			"hop-by-hop keys retired: zeroized and freed after a rekey or removal" :
-			"control thread counter (docs/dataplane.md)");
+		help = mdd_ctl_ctr_desc(k);
+		if (strcmp(k, "keys_retired") == 0)
+			help = "hop-by-hop keys retired: zeroized and freed after a rekey or removal";
+		else if (strcmp(k, "reloads") == 0)
+			help = "provisioning file reloads (SIGHUP)";
+		fam(x, G_STATS, name, "counter", help != NULL ? help : "control thread counter");
 		smp0(x, (double)json_integer_value(v));
 	}
 	json_decref(st);

@@ -91,6 +91,9 @@ struct mdd_ops_state {
 };
 extern struct mdd_ops_state g_ops;
 
+/* control.c: a control counter's description by name, or NULL */
+const char *mdd_ctl_ctr_desc(const char *name);
+
 /* metrics.c */
 /** Open the /metrics listener at "ADDR:PORT" (NULL or "off": none). */
 int mdd_metrics_init(struct mdd *m, const char *addr, char *err, size_t errlen);
