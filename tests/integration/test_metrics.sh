@@ -63,6 +63,29 @@ code=$(in_ns curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/other)
 code=$(in_ns curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9464/metrics)
 [ "$code" = 405 ] && ok "POST /metrics: 405" || bad "POST /metrics: $code"
 
+# bounded request size, a few connections at a time, slow clients time out
+in_ns python3 - >"$W/http-limits.log" 2>&1 <<'PY' || bad "HTTP limits: $(cat "$W/http-limits.log")"
+import socket, time
+def conn():
+    s = socket.create_connection(("127.0.0.1", 9464), timeout=3)
+    return s
+s = conn(); s.sendall(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 5000 + b"\r\n\r\n")
+r = s.recv(100); assert r.startswith(b"HTTP/1.1 431"), r
+held = [conn() for _ in range(4)]          # 4 silent clients take every slot
+time.sleep(0.3)
+x = conn(); x.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+try:
+    r = x.recv(100)
+except ConnectionResetError:
+    r = b""
+assert r == b"", "a 5th connection was served"
+time.sleep(5.5)                           # the silent ones time out (5 s)
+y = conn(); y.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+assert y.recv(100).startswith(b"HTTP/1.1 200"), "not served after the timeout"
+print("ok")
+PY
+grep -q '^ok' "$W/http-limits.log" && ok "HTTP: 431 beyond 4096 bytes, 4 connections at most, silent ones dropped after 5 s"
+
 if command -v promtool >/dev/null 2>&1; then
 	if promtool check metrics <"$W/metrics.txt" >"$W/promtool.log" 2>&1; then
 		ok "promtool check metrics"
@@ -77,17 +100,8 @@ python3 "$here/promcheck.py" "$W/metrics.txt" && ok "exposition format (HELP, TY
 
 # the telemetry socket of this run (EAL: /var/run/dpdk/<prefix>/)
 sock=/var/run/dpdk/$prefix/dpdk_telemetry.v2
-python3 - "$sock" >"$W/telemetry.json" 2>"$W/telemetry.err" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-json.loads(s.recv(16384))
-out = {}
-for cmd in ("/perc/stats", "/perc/drops", "/perc/state", "/perc/workers", "/perc/ports"):
-    s.send(cmd.encode())
-    out[cmd] = json.loads(s.recv(65536))[cmd]
-print(json.dumps(out))
-PY
+python3 "$here/../../tools/perc-telemetry.py" --socket "$sock" /perc/stats /perc/drops \
+	/perc/state /perc/workers /perc/ports >"$W/telemetry.json" 2>"$W/telemetry.err"
 [ -s "$W/telemetry.json" ] && ok "telemetry /perc/ commands answer" ||
 	bad "telemetry: $(cat "$W/telemetry.err")"
 
