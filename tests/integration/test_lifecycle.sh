@@ -11,8 +11,9 @@
 #   B. provisioned conference with traffic, then drain with a deadline:
 #      exits 0 at the deadline; the final counters (log and --stats-json)
 #      count every frame sent.
-#   C. the same traffic, then SIGTERM: exits 0, final counters equal what
-#      was sent.
+#   C. the same traffic: the pps admission limit refuses endpoints while
+#      the burst is counted, takes them when quiet; then SIGTERM: exits 0,
+#      final counters equal what was sent.
 #   B and C run on hugepages with --huge-unlink when the host has free
 #   ones: no hugepage file of the run's file prefix is left.
 # usage: test_lifecycle.sh PERC_MDD PERC_PCAPTEST MDDCTL WORKDIR
@@ -166,6 +167,24 @@ for run in B C; do
 			ok "drain --deadline 2 with provisioned endpoints: exited 0 after $ms ms" ||
 			bad "drain deadline: exit $rc after $ms ms: $(tail -3 "$W/B.log")"
 	else
+		# pps limit: refused while the last full second saw more than 10
+		# frames (the burst just sent), taken again once it is quiet
+		ctl conference create k >/dev/null 2>&1 && ctl limits --pps 10 >/dev/null 2>&1 ||
+			bad "conference create k / limits --pps 10"
+		refused=0 taken=0
+		for i in $(seq 40); do
+			if ctl endpoint add k p$i --remote-ufrag abcd >/dev/null 2>"$W/err"; then
+				[ $refused -gt 0 ] && { taken=1; break; }
+				ctl endpoint remove k p$i >/dev/null 2>&1
+			elif grep -q "ingress .* packets/s is above the limit 10" "$W/err"; then
+				refused=$((refused + 1))
+			fi
+			sleep 0.1
+		done
+		[ $refused -gt 0 ] && [ $taken = 1 ] &&
+			ok "pps limit 10: endpoint_add refused during the burst ($refused x), taken when quiet" ||
+			bad "pps limit: refused $refused, taken after $taken: $(cat "$W/err")"
+		ctl endpoint remove k "p$i" >/dev/null 2>&1
 		sleep 0.3
 		kill -TERM "$mdd_pid"
 		wait_exit 10; rc=$?
