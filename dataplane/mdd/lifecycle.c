@@ -523,10 +523,22 @@ mdd_ops_api(struct mdd *m, const char *line, size_t len)
 		{ "log_level", " type level " }, { "stats_interval", " seconds " },
 		{ "metrics", " " }, { "conference_stats", " id " },
 	};
-	json_t *o = json_loadb(line, len, 0, NULL), *r = NULL;
+	json_t *o, *r = NULL;
 	const char *op, *bad;
 	size_t i;
+	char quoted[40];
 
+	/* parse only what may be ours: the conference API's requests (ICE
+	 * passwords among them) are not copied into a second tree */
+	for (i = 0; i < RTE_DIM(ops); i++) {
+		int n = snprintf(quoted, sizeof(quoted), "\"%s\"", ops[i].op);
+
+		if (memmem(line, len, quoted, (size_t)n) != NULL)
+			break;
+	}
+	if (i == RTE_DIM(ops))
+		return NULL;
+	o = json_loadb(line, len, 0, NULL);
 	if (o == NULL || !json_is_object(o) || !json_is_string(json_object_get(o, "op"))) {
 		json_decref(o);
 		return NULL; /* cp_api.c explains what is wrong */

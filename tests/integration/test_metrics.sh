@@ -95,6 +95,14 @@ if command -v promtool >/dev/null 2>&1; then
 else
 	echo "note: promtool not installed (Debian package prometheus): only the test's own format check"
 fi
+# the checker itself fails on broken expositions
+sed 's/^perc_mdd_rx_frames_total/perc_mdd_rx_frames/' "$W/metrics.txt" >"$W/bad1.txt"
+grep -v '^# HELP perc_mdd_endpoints ' "$W/metrics.txt" >"$W/bad2.txt"
+{ cat "$W/metrics.txt"; grep '^perc_mdd_conferences ' "$W/metrics.txt"; } >"$W/bad3.txt"
+n=0
+for b in bad1 bad2 bad3; do python3 "$here/promcheck.py" "$W/$b.txt" >/dev/null || n=$((n + 1)); done
+[ $n = 3 ] && ok "promcheck.py refuses a sample outside its family, a missing HELP, a series twice" ||
+	bad "promcheck.py passed $((3 - n)) broken expositions"
 python3 "$here/promcheck.py" "$W/metrics.txt" && ok "exposition format (HELP, TYPE, names, _total, series)" ||
 	bad "exposition format"
 
