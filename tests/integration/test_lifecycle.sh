@@ -32,6 +32,8 @@ cleanup() {
 	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
+	# the EAL leaves its runtime directory (config, telemetry socket) behind
+	rm -rf /var/run/dpdk/"perc-life-$$-"*
 }
 trap cleanup EXIT
 in_ns() { ip netns exec "$ns" "$@"; }
