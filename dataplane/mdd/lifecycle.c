@@ -14,7 +14,9 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_version.h>
 
 #include "cp.h"
 #include "ops.h"
@@ -128,9 +130,31 @@ mdd_ops_args(int *argc, char **argv, double *stats_interval)
 
 /* ---- start, tick, stop ------------------------------------------------------ */
 
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0) && defined(ALLOW_EXPERIMENTAL_API)
+/* DPDK 23.03+: the workers' own busy / idle cycles for rte_lcore_dump() and
+ * telemetry's /eal/lcore/usage (22.11, Debian 12's, has no such hook: the
+ * same two counters are exported by metrics.c either way) */
+static int
+lcore_usage(unsigned int lcore_id, struct rte_lcore_usage *u)
+{
+	for (unsigned w = 0; w < g_mdd.n_workers; w++)
+		if (g_mdd.workers[w].lcore == lcore_id) {
+			u->busy_cycles = __atomic_load_n(&g_mdd.workers[w].busy_cycles,
+							 __ATOMIC_RELAXED);
+			u->total_cycles = u->busy_cycles +
+				__atomic_load_n(&g_mdd.workers[w].idle_cycles, __ATOMIC_RELAXED);
+			return 0;
+		}
+	return -1;
+}
+#endif
+
 int
 mdd_ops_init(struct mdd *m, char *err, size_t errlen)
 {
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0) && defined(ALLOW_EXPERIMENTAL_API)
+	rte_lcore_register_usage_cb(lcore_usage);
+#endif
 	for (int i = 0; i < MDD_LOG__COUNT; i++) {
 		/* EAL --log-level=perc.mdd.*:debug given earlier applies here */
 		mdd_logtypes[i] = rte_log_register_type_and_pick_level(logtype_names[i],
