@@ -88,14 +88,18 @@ print("ok")
 PY
 grep -q '^ok' "$W/http-limits.log" && ok "HTTP: 431 beyond 4096 bytes, 4 connections at most, silent ones dropped after 5 s"
 
-if command -v promtool >/dev/null 2>&1; then
-	if promtool check metrics <"$W/metrics.txt" >"$W/promtool.log" 2>&1; then
+# promtool: installed, or $PERC_PROMTOOL (e.g. taken out of the package
+# without installing the server: apt-get download prometheus &&
+# dpkg-deb -x prometheus_*.deb DIR; PERC_PROMTOOL=DIR/usr/bin/promtool)
+promtool=${PERC_PROMTOOL:-$(command -v promtool 2>/dev/null)}
+if [ -n "$promtool" ] && [ -x "$promtool" ]; then
+	if "$promtool" check metrics <"$W/metrics.txt" >"$W/promtool.log" 2>&1; then
 		ok "promtool check metrics"
 	else
 		bad "promtool check metrics: $(head -5 "$W/promtool.log")"
 	fi
 else
-	echo "note: promtool not installed (Debian package prometheus): only the test's own format check"
+	echo "note: promtool not installed (Debian package prometheus; or PERC_PROMTOOL): only the test's own format check"
 fi
 # the checker itself fails on broken expositions
 sed 's/^perc_mdd_rx_frames_total/perc_mdd_rx_frames/' "$W/metrics.txt" >"$W/bad1.txt"
