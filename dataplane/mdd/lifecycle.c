@@ -216,6 +216,48 @@ drop_summary(struct mdd *m, uint64_t period_ms)
 	}
 }
 
+/* the control plane's failure counters (MDD_FOREACH_CP entries whose
+ * description says dropped / refused / not sent), summarised the same way
+ * under the subsystem's log type */
+static void
+cp_summary(uint64_t period_ms)
+{
+	static const char *const names[] = {
+#define N_(n, d) #n,
+		MDD_FOREACH_CP(N_)
+#undef N_
+	};
+	static const char *const descs[] = {
+#define D_(n, d) d,
+		MDD_FOREACH_CP(D_)
+#undef D_
+	};
+	static uint64_t base[MDD_CP__COUNT];
+
+	for (unsigned i = 0; i < MDD_CP__COUNT; i++) {
+		const char *n = names[i];
+		int type;
+
+		if (g_cp.c[i] <= base[i] || (strstr(descs[i], "dropped") == NULL &&
+					     strstr(descs[i], "refused") == NULL &&
+					     strstr(descs[i], "not sent") == NULL &&
+					     strstr(descs[i], "ok:false") == NULL)) {
+			base[i] = g_cp.c[i];
+			continue;
+		}
+		if (strncmp(n, "stun_", 5) == 0 || strncmp(n, "ice_", 4) == 0 ||
+		    strncmp(n, "consent", 7) == 0)
+			type = mdd_logtypes[MDD_LOG_ICE];
+		else if (strncmp(n, "api_", 4) == 0)
+			type = mdd_logtypes[MDD_LOG_API];
+		else
+			type = mdd_logtypes[MDD_LOG_TUNNEL];
+		rte_log(RTE_LOG_NOTICE, (uint32_t)type, "perc-mdd: %" PRIu64 " %s in the last %" PRIu64
+			" s (%s)\n", g_cp.c[i] - base[i], n, period_ms / 1000, descs[i]);
+		base[i] = g_cp.c[i];
+	}
+}
+
 static void
 drain_check(struct mdd *m, uint64_t now)
 {
@@ -248,6 +290,7 @@ mdd_ops_tick(struct mdd *m)
 	}
 	if (now - last_summary_ms >= SUMMARY_MS) {
 		drop_summary(m, now - last_summary_ms);
+		cp_summary(now - last_summary_ms);
 		last_summary_ms = now;
 	}
 	mdd_metrics_poll(m, second);

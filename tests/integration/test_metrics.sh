@@ -12,7 +12,8 @@
 #   - 404 for another path, 405 for POST;
 #   - the DPDK telemetry socket's /perc/stats and /perc/drops say the same;
 #   - the API's "metrics" op (mddctl metrics) says the same;
-#   - mddctl conference-stats c1 lists every endpoint with its packets.
+#   - mddctl conference-stats c1 lists every endpoint with its packets;
+#   - the drops come as one rate-limited summary line, not one per packet.
 # usage: test_metrics.sh PERC_MDD PERC_PCAPTEST MDDCTL WORKDIR
 set -u
 MDD=$1 PT=$2 CTL=$3 W=$4
@@ -196,6 +197,14 @@ want("conference_stats endpoints", len(cs["endpoints"]), 3)
 want("conference_stats packets_in", sum(e["packets_in"] for e in cs["endpoints"]), count["c1"])
 sys.exit(1 if errs else 0)
 PY
+
+# rate-limited error summary: one line for the reason per 10 s, not one per packet
+c2=$(sed -n 's/^perc_mdd_drops_total{reason="unknown_endpoint"} //p' "$W/metrics.txt")
+for _ in $(seq 120); do grep -q "dropped for reason unknown_endpoint" "$W/mdd.log" && break; sleep 0.1; done
+n=$(grep -c "dropped for reason unknown_endpoint" "$W/mdd.log")
+[ "$n" = 1 ] && grep -q "perc-mdd: $c2 packets dropped for reason unknown_endpoint in the last 1[0-9] s" "$W/mdd.log" &&
+	ok "one summary line for $c2 unknown_endpoint drops" ||
+	bad "drop summary ($n lines): $(grep "dropped for reason" "$W/mdd.log" | head -3)"
 
 kill "$mdd_pid"; wait "$mdd_pid"; rc=$?; mdd_pid=
 [ $rc -eq 0 ] && ok "perc-mdd stopped cleanly on SIGTERM" || bad "perc-mdd exited $rc: $(tail -3 "$W/mdd.log")"
