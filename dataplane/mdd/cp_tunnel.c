@@ -58,6 +58,7 @@ static struct {
 	uint64_t next_try_ms, up_since_ms, deadline_ms;
 	uint32_t backoff_ms;
 	bool was_up;
+	bool refused;            /* this connection got UnsupportedVersion */
 	uint8_t *out;
 	size_t out_len;
 	uint8_t *in;
@@ -180,8 +181,9 @@ tun_fail(const char *why)
 	if (t.st == T_UP) {
 		printf("perc-mdd: KD tunnel %s:%s down: %s; reconnecting\n", t.host, t.port, why);
 		/* a connection that lasted resets the backoff; one the KD drops at
-		 * once (UnsupportedVersion, refused certificate) keeps growing it */
-		if (now - t.up_since_ms > 1000)
+		 * once (refused certificate) or refuses (UnsupportedVersion, however
+		 * late it comes) keeps growing it */
+		if (now - t.up_since_ms > 1000 && !t.refused)
 			t.backoff_ms = 0;
 	} else if (t.failures == 0 || t.backoff_ms >= MDD_BACKOFF_MAX_MS / 2) {
 		/* the first failure and then every few seconds, not every try */
@@ -321,6 +323,7 @@ handshake(void)
 		return;
 	}
 	t.st = T_UP;
+	t.refused = false;
 	t.up_since_ms = mdd_now_ms();
 	t.connects++;
 	if (t.was_up)
@@ -399,6 +402,7 @@ on_message(struct mdd *m, const uint8_t *p, size_t len)
 		break;
 	case PERC_TUN_UNSUPPORTED_VERSION:
 		t.unsupported++;
+		t.refused = true;
 		snprintf(t.last_error, sizeof(t.last_error),
 			 "the KD does not speak tunnel version %u (its highest: %u)",
 			 PERC_TUN_VERSION, msg.version);

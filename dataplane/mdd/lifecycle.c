@@ -38,6 +38,7 @@ static const char *const level_names[] = {
 };
 
 static const char *metrics_addr = MDD_METRICS_DEFAULT;
+static bool metrics_explicit;
 static double *stats_interval_p;
 static uint64_t last_sec_ms, last_summary_ms, last_rx;
 static uint64_t last_busy[MDD_MAX_WORKERS], last_idle[MDD_MAX_WORKERS];
@@ -118,6 +119,7 @@ mdd_ops_args(int *argc, char **argv, double *stats_interval)
 		}
 		if (metrics) {
 			metrics_addr = val;
+			metrics_explicit = true;
 		} else if (parse_limits(val, &g_ops.lim, err, sizeof(err)) != 0) {
 			fprintf(stderr, "perc-mdd: %s\n", err);
 			return -1;
@@ -165,7 +167,15 @@ mdd_ops_init(struct mdd *m, char *err, size_t errlen)
 	g_ops.start_ms = mdd_now_ms();
 	last_sec_ms = last_summary_ms = g_ops.start_ms;
 	watchdog_us = perc_sd_watchdog_usec();
-	return mdd_metrics_init(m, metrics_addr, err, errlen);
+	switch (mdd_metrics_init(m, metrics_addr, metrics_explicit, err, errlen)) {
+	case 0:
+		return 0;
+	case 1:
+		metrics_addr = "off";
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 void

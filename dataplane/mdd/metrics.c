@@ -556,7 +556,7 @@ parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
 }
 
 int
-mdd_metrics_init(struct mdd *m, const char *addr, char *err, size_t errlen)
+mdd_metrics_init(struct mdd *m, const char *addr, bool explicit, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -581,6 +581,16 @@ mdd_metrics_init(struct mdd *m, const char *addr, char *err, size_t errlen)
 		setsockopt(http_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (http_fd < 0 || bind(http_fd, (struct sockaddr *)&ss, sl) != 0 ||
 	    listen(http_fd, 8) != 0) {
+		if (!explicit && errno == EADDRINUSE) {
+			/* the default address, taken (another perc-mdd on this host):
+			 * run without /metrics rather than not at all */
+			MDD_LOG(WARNING, CONTROL, "metrics: %s is in use: no /metrics (give "
+				"--metrics ADDR:PORT; telemetry and the API have every figure)",
+				addr);
+			close(http_fd);
+			http_fd = -1;
+			return 1;
+		}
 		snprintf(err, errlen, "--metrics %s: cannot listen: %s (port taken? another "
 			 "address, or --metrics off)", addr, strerror(errno));
 		if (http_fd >= 0)

@@ -95,8 +95,10 @@ extern struct mdd_ops_state g_ops;
 const char *mdd_ctl_ctr_desc(const char *name);
 
 /* metrics.c */
-/** Open the /metrics listener at "ADDR:PORT" (NULL or "off": none). */
-int mdd_metrics_init(struct mdd *m, const char *addr, char *err, size_t errlen);
+/** Open the /metrics listener at "ADDR:PORT" (NULL or "off": none). An
+ *  address in use is an error when explicit (--metrics), else a warning
+ *  and 1 (running without /metrics). 0, 1 or -1 (err). */
+int mdd_metrics_init(struct mdd *m, const char *addr, bool explicit, char *err, size_t errlen);
 /** Serve HTTP clients; refresh the telemetry snapshot once a second. */
 void mdd_metrics_poll(struct mdd *m, bool second);
 void mdd_metrics_fini(void);

@@ -292,11 +292,29 @@ def kd_stop():
     kd_proc.wait()
 
 
-def kd_events():
+def kd_events(path=None):
     try:
-        return [json.loads(line) for line in open(kd_log)]
+        return [json.loads(line) for line in open(path or kd_log)]
     except OSError:
         return []
+
+
+def all_kd_events():
+    """Events of every fake KD this run started (kd1, kd2, ...)."""
+    out = []
+    for i in range(1, 10):
+        out += kd_events(os.path.join(W, "kd%d.jsonl" % i))
+    return out
+
+
+def collect(ep, n, timeout):
+    """At least n media packets at ep (or what came within timeout)."""
+    got, end = [], time.time() + timeout
+    while len(got) < n and time.time() < end:
+        p = ep.wait("rtp", 0.1)
+        if p is not None:
+            got.append(p)
+    return got + ep.drain("rtp")
 
 
 def wait_for(pred, timeout, step=0.1):
@@ -376,26 +394,45 @@ def main():
             check(False, "malformed request (%s): ok:false" % what, e)
     rc, out, _ = ctl("raw", '{"op":"list"}')
     check(rc == 0 and out["ok"], "daemon still serves after malformed requests")
-    # 16 clients at once; the 17th is told so; two requests on one connection
-    idle = []
-    for _ in range(16):
+    # 16 clients at once; those beyond are told so; two requests on one
+    # connection (20 connections: an earlier client's slot may still be
+    # on its way out when they arrive)
+    idle, refused = [], []
+    for _ in range(20):
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         c.connect(SOCK)
         idle.append(c)
-    time.sleep(0.3)
-    try:
-        r = raw_request(b'{"op":"list"}\n')
-    except (OSError, ValueError) as e:
-        r = {"error": str(e)}
-    check(r.get("ok") is False and "too many" in r.get("error", ""), "a 17th API client is refused", r)
-    idle[0].sendall(b'{"op":"list"}\n{"op":"stats"}\n')
-    idle[0].settimeout(5)
+    pending, end = list(idle), time.time() + 4
+    while len(refused) < 4 and time.time() < end:
+        for c in list(pending):
+            c.setblocking(False)
+            try:
+                d = c.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                d = b""
+            pending.remove(c)
+            if d:
+                refused.append(json.loads(d.split(b"\n")[0]))
+        time.sleep(0.05)
+    check(3 <= len(refused) <= 4 and all(r.get("ok") is False and "too many" in r.get("error", "")
+                                         for r in refused),
+          "16 API clients at once: %d of 20 told 'too many'" % len(refused), refused)
     data = b""
-    while data.count(b"\n") < 2:
-        chunk = idle[0].recv(1 << 20)
-        if not chunk:
+    for c in idle:   # the first connection that was taken: two requests on it
+        try:
+            c.settimeout(3)
+            c.sendall(b'{"op":"list"}\n{"op":"stats"}\n')
+            while data.count(b"\n") < 2:
+                chunk = c.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            data = b""
+        if data.count(b"\n") >= 2:
             break
-        data += chunk
     lines = [json.loads(x) for x in data.split(b"\n") if x]
     check(len(lines) == 2 and "conferences" in lines[0] and "tunnel" in lines[1],
           "two requests on one connection, answered in order")
@@ -409,8 +446,10 @@ def main():
           ls.get(("c1", "B"), {}).get("state") == "waiting_ice", "list: A and B waiting_ice", ls)
 
     # ---- ICE-lite ----
+    threading.Thread(target=keepalive_loop, args=(list(eps.values()),), daemon=True).start()
     for n in ("A", "B"):
         tid, r = eps[n].binding()
+        eps[n].keepalive = r is not None    # consent from now on, as an ICE agent does
         check(r is not None and not stun_verify(r, tid, eps[n].pwd, eps[n].addr),
               "STUN %s: success verifies with the MDD pwd, XOR-MAPPED-ADDRESS %s:%d" % ((n,) + eps[n].addr),
               stun_verify(r, tid, eps[n].pwd, eps[n].addr) if r else "no response")
@@ -431,9 +470,6 @@ def main():
           a["five_tuple"].get("remote_ip") == "192.0.2.2" and a.get("nominated") is True,
           "list: A ice_ok at 192.0.2.2:40001, nominated", a)
     check(ls.get(("c1", "B"), {}).get("five_tuple", {}).get("remote_port") == 40002, "list: B at port 40002")
-    for n in ("A", "B"):
-        eps[n].keepalive = True
-    threading.Thread(target=keepalive_loop, args=(list(eps.values()),), daemon=True).start()
 
     # ---- the tunnel ----
     ev = wait_for(lambda: [e for e in kd_events() if e.get("ev") == "first"], 8)
@@ -461,13 +497,11 @@ def main():
     # a keyless endpoint E (ICE only): media to it is skipped and counted
     rc, out, _ = ctl("endpoint", "add", "c1", "E", "--remote-ufrag", "epEufrag")
     eps["E"].ufrag, eps["E"].pwd = out["ufrag"], out["pwd"]
-    eps["E"].binding()
-    eps["E"].keepalive = True
+    eps["E"].keepalive = eps["E"].binding()[1] is not None
     s0 = stats().get("total", {})
 
     pump = Pump(eps)
-    time.sleep(1.5)
-    got = eps["B"].drain("rtp")
+    got = collect(eps["B"], 12, 8)
     good, badn = verify_media(pump, "A", "B", got)
     check(len(got) >= 8 and good >= 6 and badn == 0,
           "media A -> B: %d packets at B, re-sealed: open with B's server_write key" % len(got),
@@ -475,7 +509,7 @@ def main():
     p = got[-1] if got else b""
     check(got and unprotect("A", KEYS["A"]["client_key"], KEYS["A"]["client_salt"], p) is None,
           "what B gets does not open with A's key (the hop-by-hop layer was re-sealed)")
-    got = eps["A"].drain("rtp")
+    got = collect(eps["A"], 8, 5)
     good, badn = verify_media(pump, "B", "A", got)
     check(len(got) >= 8 and good >= 6 and badn == 0, "media B -> A", (len(got), good, badn))
     s1 = stats().get("total", {})
@@ -497,7 +531,7 @@ def main():
     check(r is not None and r.endswith(b"kd-reply:A2") and ok, "rekey: MediaKeys A2 on A's association installed")
     # A still sends a few packets with its old key: the grace period opens them
     s_inst = max(pump.sent["A"])
-    wait_for(lambda: max(pump.sent["A"]) >= s_inst + 2, 0.4, step=0.01)
+    wait_for(lambda: max(pump.sent["A"]) >= s_inst + 1, 0.3, step=0.01)
     pump.kname["A"] = "A2"
     switch_seq = max(pump.sent["A"]) + 1
     eps["A"].drain("rtp")
@@ -529,8 +563,7 @@ def main():
     kd_stop()
     check(wait_for(lambda: stats().get("tunnel", {}).get("connected") is False, 5), "KD gone: tunnel down")
     eps["B"].drain("rtp")
-    time.sleep(1.0)
-    got = eps["B"].drain("rtp")
+    got = collect(eps["B"], 6, 5)
     good, badn = verify_media(pump, "A", "B", got, limit=5)
     check(len(got) >= 4 and good >= 3 and badn == 0, "media keeps flowing while the KD is down (%d)" % len(got))
     st_a = stats().get("ice", {}).get("dtls_tunnel_down", 0)
@@ -545,14 +578,15 @@ def main():
     ev = wait_for(lambda: [e for e in kd_events() if e.get("ev") == "first"], 3)
     check(ev and ev[0].get("profiles") == [9], "SupportedProfiles first again after the reconnect")
     eps["B"].drain("rtp")
-    time.sleep(1.0)
-    got = eps["B"].drain("rtp")
+    got = collect(eps["B"], 3, 5)
     check(len(got) >= 3, "media after the reconnect (%d)" % len(got))
     pump.halt()
 
     # media timeout -> EndpointDisconnect (the legs stay)
     time.sleep(MEDIA_MS / 1000 + 1.5)
-    disc = [e["uuid"] for e in kd_events() if e.get("ev") == "disconnect"]
+    # (on a loaded machine the pump may pause long enough for a timeout
+    # before the KD restart: then the first KD got it)
+    disc = [e["uuid"] for e in all_kd_events() if e.get("ev") == "disconnect"]
     check(uuids["A"] in disc and uuids["B"] in disc,
           "media silent %d ms: EndpointDisconnect for A and B" % MEDIA_MS, (disc, uuids))
     ls = listing()
@@ -563,8 +597,10 @@ def main():
     rc, out, _ = ctl("endpoint", "add", "c1", "D", "--remote-ufrag", "epDufrag")
     eps["D"].ufrag, eps["D"].pwd = out["ufrag"], out["pwd"]
     eps["D"].binding()
+    eps["D"].keepalive = True
     r, u = associate(eps["D"], "D")
     rc, out, _ = ctl("endpoint", "remove", "c1", "D")
+    eps["D"].keepalive = False
     check(rc == 0 and ("c1", "D") not in listing(), "endpoint remove D", out)
     check(wait_for(lambda: u in [e["uuid"] for e in kd_events() if e.get("ev") == "disconnect"], 3),
           "endpoint remove sends EndpointDisconnect for D's association", u)
@@ -590,7 +626,7 @@ def main():
     kd_start(os.path.join(W, "kd3.jsonl"), "--unsupported-version")
     t = wait_for(lambda: (lambda t: t if t.get("unsupported_version", 0) >= 3 else None)(
         stats().get("tunnel", {})), 10)
-    check(t and t.get("backoff_ms", 0) >= 400,
+    check(t and t.get("backoff_ms", 0) >= 400 and not t.get("connected"),
           "UnsupportedVersion: counted, reconnects back off (%s ms)" % (t or {}).get("backoff_ms"), t)
     check("does not speak tunnel version" in open(W + "/mdd.log").read(), "log: UnsupportedVersion")
     kd_stop()

@@ -58,7 +58,7 @@ start() {
 	rm -f "$W/api.sock"
 	ip netns exec "$ns" "$MDD" "${eal[@]}" --no-pci -l 0-1 --file-prefix "perc-life-$$-$run" \
 		--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
-		--metrics off "${opts[@]}" >"$W/$run.log" 2>&1 &
+		"${opts[@]}" >"$W/$run.log" 2>&1 &
 	mdd_pid=$!
 	for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && break; sleep 0.1; done
 	in_ns ip link set mddtap0 up 2>/dev/null
@@ -89,8 +89,16 @@ while True:
 PY
 nl_pid=$!
 for _ in $(seq 50); do [ -S "$W/notify.sock" ] && break; sleep 0.1; done
+# the default metrics address taken: a warning, no failure
+in_ns python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', 9464)); s.listen(1); time.sleep(60)" &
+for _ in $(seq 30); do in_ns ss -ltn 2>/dev/null | grep -q 127.0.0.1:9464 && break; sleep 0.1; done
 NOTIFY_SOCKET=$W/notify.sock WATCHDOG_USEC=2000000 start A --no-huge -m 256 -- \
 	--api "$W/api.sock" --stats-interval 0 --limits conferences=1,endpoints=2
+grep -q "metrics: 127.0.0.1:9464 is in use: no /metrics" "$W/A.log" && kill -0 "$mdd_pid" &&
+	ok "default metrics address taken: running, with a warning" || bad "metrics address taken: $(tail -3 "$W/A.log")"
 ctl limits >"$W/limits.json" 2>&1 && python3 -c "
 import json,sys; d=json.load(open('$W/limits.json'))
 sys.exit(0 if d['limits']['conferences']==1 and d['limits']['endpoints']==2 else 1)" &&
@@ -155,8 +163,18 @@ sent=$(python3 -c "
 import struct; d=open('$W/in.pcap','rb').read(); o=24; n=0
 while o+16<=len(d): o+=16+struct.unpack('<I',d[o+8:o+12])[0]; n+=1
 print(n)")
+# an address given with --metrics that cannot be bound: an error
+ip netns exec "$ns" "$MDD" --no-huge -m 128 --no-pci -l 0-1 --file-prefix "perc-life-$$-M" \
+	--log-level=lib.eal:error --vdev net_null0 -- --addr 192.0.2.1 --api "$W/m.sock" \
+	--metrics 127.0.0.1:9464 >"$W/M.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "metrics 127.0.0.1:9464: cannot listen" "$W/M.log" &&
+	ok "--metrics on a taken address: exit $rc, $(grep -o 'cannot listen.*' "$W/M.log" | head -1)" ||
+	bad "--metrics taken address: exit $rc: $(tail -2 "$W/M.log")"
+for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done  # the port holder
+
 for run in B C; do
-	start $run "${mem[@]}" -- --provision "$W/provision.json" --api "$W/api.sock" \
+	start $run "${mem[@]}" -- --provision "$W/provision.json" --api "$W/api.sock" --metrics off \
 		--stats-interval 0 --mbufs 4096 --stats-json "$W/$run.json"
 	sleep 0.3
 	in_ns python3 "$here/tapio.py" send mddtap0 "$W/in.pcap" "$W/secrets.json" c1 >/dev/null

@@ -44,7 +44,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 
 in_ns ip link set lo up
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-consent=3000 media=2500
+consent=4000 media=3000
 ip netns exec "$ns" "$MDD" --no-huge -m 256 --no-pci ${LCORES:--l 0-1} --file-prefix "perc-mdctl-$$" \
 	--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
 	--api "$W/mdd.sock" --kd 127.0.0.1:4443 --kd-cert "$W/mdd.crt" --kd-key "$W/mdd.key" \

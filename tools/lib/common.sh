@@ -12,6 +12,7 @@ PERC_PACKAGES=(
 	libdpdk-dev dpdk libipsec-mb-dev libsrtp2-dev libssl-dev openssl
 	libcunit1-dev libbpf-dev libpcap-dev libjansson-dev
 	libyaml-dev # perc-capacity's YAML scenarios (libyaml: the usual C YAML parser)
+	gnuplot-nox # the NDR/PDR report's PNG and SVG plots (perf/report_perf.py)
 )
 
 perc_log() { printf '==> %s\n' "$*" >&2; }
