@@ -344,14 +344,17 @@ collect_ports(struct mx *x, const struct mdd *m)
 		const char *name, *help;
 		size_t off;
 	} st[] = {
-		{ "port_rx_packets_total", "packets the port received", offsetof(struct rte_eth_stats, ipackets) },
-		{ "port_tx_packets_total", "packets the port sent", offsetof(struct rte_eth_stats, opackets) },
-		{ "port_rx_bytes_total", "bytes the port received", offsetof(struct rte_eth_stats, ibytes) },
-		{ "port_tx_bytes_total", "bytes the port sent", offsetof(struct rte_eth_stats, obytes) },
-		{ "port_rx_missed_total", "packets the NIC dropped: RX queues full (imissed)", offsetof(struct rte_eth_stats, imissed) },
-		{ "port_rx_errors_total", "erroneous packets received (ierrors)", offsetof(struct rte_eth_stats, ierrors) },
-		{ "port_tx_errors_total", "packets the port failed to send (oerrors)", offsetof(struct rte_eth_stats, oerrors) },
-		{ "port_rx_nombuf_total", "RX mbuf allocation failures", offsetof(struct rte_eth_stats, rx_nombuf) },
+#define PSTAT_(n, f, h) { n, h, offsetof(struct rte_eth_stats, f) }
+		PSTAT_("port_rx_packets_total", ipackets, "packets the port received"),
+		PSTAT_("port_tx_packets_total", opackets, "packets the port sent"),
+		PSTAT_("port_rx_bytes_total", ibytes, "bytes the port received"),
+		PSTAT_("port_tx_bytes_total", obytes, "bytes the port sent"),
+		PSTAT_("port_rx_missed_total", imissed,
+		       "packets the NIC dropped: RX queues full (imissed)"),
+		PSTAT_("port_rx_errors_total", ierrors, "erroneous packets received (ierrors)"),
+		PSTAT_("port_tx_errors_total", oerrors, "packets the port failed to send (oerrors)"),
+		PSTAT_("port_rx_nombuf_total", rx_nombuf, "RX mbuf allocation failures"),
+#undef PSTAT_
 	};
 	struct rte_eth_stats es[MDD_MAX_PORTS];
 	char p[16];
