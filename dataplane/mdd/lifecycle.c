@@ -6,7 +6,11 @@
  * rate-limited drop summaries, systemd notification (READY, WATCHDOG,
  * STATUS, STOPPING) and the final counters on exit. Control thread only.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <mntent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_version.h>
@@ -307,6 +312,42 @@ mdd_ops_tick(struct mdd *m)
 	drain_check(m, now);
 }
 
+/* hugepage files of this process's file prefix that will outlive it (no
+ * --huge-unlink): say so, with the fix, rather than leave them silently */
+static void
+hugepage_files_hint(void)
+{
+	char rt[PATH_MAX];
+	const char *prefix;
+	struct mntent *me;
+	FILE *mt;
+
+	snprintf(rt, sizeof(rt), "%s", rte_eal_get_runtime_dir());
+	prefix = basename(rt);
+	mt = setmntent("/proc/mounts", "r");
+	if (mt == NULL)
+		return;
+	while ((me = getmntent(mt)) != NULL) {
+		DIR *d;
+		struct dirent *e;
+		unsigned n = 0;
+		size_t pl = strlen(prefix);
+
+		if (strcmp(me->mnt_type, "hugetlbfs") != 0 || (d = opendir(me->mnt_dir)) == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL)
+			if (strncmp(e->d_name, prefix, pl) == 0 &&
+			    strncmp(e->d_name + pl, "map_", 4) == 0)
+				n++;
+		closedir(d);
+		if (n > 0)
+			MDD_LOG(WARNING, CONTROL, "%u hugepage files %s/%smap_* stay after exit: run "
+				"with the EAL option --huge-unlink (or remove them when no DPDK "
+				"process of prefix %s runs)", n, me->mnt_dir, prefix, prefix);
+	}
+	endmntent(mt);
+}
+
 int
 mdd_ops_fini(struct mdd *m)
 {
@@ -328,6 +369,7 @@ mdd_ops_fini(struct mdd *m)
 		if (v > 0)
 			MDD_LOG(NOTICE, CONTROL, "final drops: %s %" PRIu64, mdd_ctr_name(i), v);
 	}
+	hugepage_files_hint();
 	mdd_metrics_fini();
 	return 0;
 }
