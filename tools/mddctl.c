@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "mddctl_ops.h"
+
 #define DEFAULT_SOCKET "/run/perc-mdd.sock"
 #define EX_USAGE_ 2
 #define EX_UNAVAILABLE_ 69
@@ -35,6 +37,8 @@ static const char usage_text[] =
 	"  list                          conferences, endpoints, state, 5-tuple, counts\n"
 	"  stats                         counters, ICE and tunnel state\n"
 	"  raw JSON                      send JSON as it is (one line)\n"
+	"operator verbs (docs/operations.md):\n"
+	"%s"
 	"\n"
 	"options:\n"
 	"  -s, --socket PATH   the API socket (default " DEFAULT_SOCKET ")\n"
@@ -56,10 +60,15 @@ build(int argc, char **argv, const char **why)
 {
 	const char *remote = NULL, *ufrag = NULL, *pwd = NULL;
 	json_t *o;
+	int mine;
 
 	*why = "no command";
 	if (argc < 1)
 		return NULL;
+	/* operator verbs (mddctl_ops.c) */
+	o = mddctl_ops_build(argc, argv, why, &mine);
+	if (mine)
+		return o;
 	if (strcmp(argv[0], "list") == 0 && argc == 1)
 		return json_pack("{s:s}", "op", "list");
 	if (strcmp(argv[0], "stats") == 0 && argc == 1)
@@ -177,7 +186,7 @@ main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			printf(usage_text, mddctl_ops_usage);
 			return 0;
 		default:
 			return usage_error("unknown option");

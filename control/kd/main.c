@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "net.h"
+#include "perc/sdnotify.h"
 
 #define API_LINE_MAX 65536u
 #define MAX_ISSUER_KEYS 16
@@ -475,6 +476,7 @@ run_loop(struct kd *kd, struct kd_net *net)
 	struct epoll_event evs[64];
 	struct kd_fd *f;
 	int i, nev;
+	time_t last_wd = 0;
 
 	while (!stop_flag) {
 		nev = epoll_wait(net->epfd, evs, 64, 50);
@@ -497,6 +499,11 @@ run_loop(struct kd *kd, struct kd_net *net)
 		}
 		kd_assoc_timers(net);
 		kd_net_reap(net);
+		/* systemd (docs/operations.md): the loop is alive */
+		if (time(NULL) != last_wd) {
+			last_wd = time(NULL);
+			perc_sd_notify("WATCHDOG=1");
+		}
 	}
 }
 
@@ -545,7 +552,9 @@ daemon_main(int argc, char **argv)
 	kd_log("ready: issuer %s, audience %s, %zu issuer key(s), keepalive %ld ms, EKT TTL %ld s",
 	       o.iss, o.aud, net.n_issuer_keys, o.keepalive_ms, o.ekt_ttl);
 	kd_event(&kd, "start", NULL, NULL, -1, NULL, -1, NULL);
+	perc_sd_notifyf("READY=1\nSTATUS=listening on %s", o.listen); /* systemd */
 	run_loop(&kd, &net);
+	perc_sd_notify("STOPPING=1"); /* systemd */
 	kd_log("signal received: closing tunnels and erasing keys");
 	rc = 0;
 out:

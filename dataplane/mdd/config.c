@@ -26,6 +26,8 @@ static const struct {
 	/* the control plane (docs/mdd-control.md) */
 	{ "api", true }, { "kd", true }, { "kd-cert", true }, { "kd-key", true },
 	{ "kd-ca", true }, { "consent-timeout", true }, { "media-timeout", true },
+	/* operations (docs/operations.md) */
+	{ "metrics", true }, { "limits", true },
 };
 
 static char *

@@ -368,3 +368,22 @@ mdd_stats_json(const struct mdd *m, const char *path)
 	json_decref(root);
 	return r == 0 ? 0 : -1;
 }
+
+/* ---- metrics (metrics.c, docs/operations.md): a control counter's
+ * description by its name, from the MDD_FOREACH_CTL list ---- */
+const char *mdd_ctl_ctr_desc(const char *name);
+
+const char *
+mdd_ctl_ctr_desc(const char *name)
+{
+	static const char *const descs[] = {
+#define CTL_DESC_(n, d) d,
+		MDD_FOREACH_CTL(CTL_DESC_)
+#undef CTL_DESC_
+	};
+
+	for (unsigned i = 0; i < CTL__COUNT; i++)
+		if (strcmp(ctl_names[i], name) == 0)
+			return descs[i];
+	return NULL;
+}

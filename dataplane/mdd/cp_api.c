@@ -22,6 +22,7 @@
 #include "cp.h"
 #include "mdapi.h"
 #include "xdp_port.h"
+#include "ops.h"
 
 #define API_CLIENTS 16
 #define API_OUT_MAX (4u << 20)
@@ -163,6 +164,8 @@ op_conf_create(struct mdd *m, const struct mdd_api_req *r)
 
 	/* every stream of every leg gets an outbound context per slot when
 	 * the leg is made: the bound is memory, not speed */
+	if (mdd_ops_admit(m, false, err, sizeof(err)) != 0) /* drain, limits (ops.h) */
+		return error_resp(err);
 	if (mdd_conf_create(m, r->conf, r->max_endpoints, err, sizeof(err)) == NULL)
 		return error_resp(err);
 	printf("perc-mdd: conference %s created (API, up to %u endpoints)\n", r->conf,
@@ -213,6 +216,8 @@ op_ep_add(struct mdd *m, const struct mdd_api_req *r)
 			 "({\"op\":\"conference_create\",\"id\":\"%s\"})", r->conf, r->conf);
 		return error_resp(err);
 	}
+	if (mdd_ops_admit(m, true, err, sizeof(err)) != 0) /* drain, limits (ops.h) */
+		return error_resp(err);
 	if (r->ufrag[0] != '\0') {
 		snprintf(ufrag, sizeof(ufrag), "%s", r->ufrag);
 		snprintf(pwd, sizeof(pwd), "%s", r->pwd);
@@ -364,6 +369,10 @@ handle(struct mdd *m, const char *line, size_t len)
 	json_t *resp;
 
 	g_cp.c[MDD_CP_api_requests]++;
+	/* operations ops (lifecycle.c): drain, limits, log_level, metrics... */
+	resp = mdd_ops_api(m, line, len);
+	if (resp != NULL)
+		return resp;
 	if (mdd_api_parse(line, len, &r, err, sizeof(err)) != 0)
 		return error_resp(err);
 	switch (r.op) {

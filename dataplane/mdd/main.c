@@ -34,6 +34,7 @@
 #include "mdd.h"
 #include "preflight.h"  /* issue 6 */
 #include "xdp_port.h"   /* issue 6 */
+#include "ops.h"
 
 #define DEFAULT_PORT 3478
 #define RXD 1024
@@ -86,6 +87,14 @@ static const char usage_text[] =
 	"\n"
 	"AF_XDP (docs/afxdp.md): --vdev net_af_xdp0,iface=IF,xdp_prog=perc_xdp.bpf.o\n"
 	"sends only UDP to --addr:--port to perc-mdd, the rest to the kernel.\n"
+	"\n"
+	"operations (docs/operations.md):\n"
+	"  --metrics ADDR:PORT  Prometheus /metrics over HTTP (default 127.0.0.1:9464;\n"
+	"                       [IPv6]:PORT; off = none); DPDK telemetry /perc/... too\n"
+	"  --limits K=N,...     admission limits: conferences, endpoints, pps (ingress\n"
+	"                       packets/s), busy_pct (busiest worker); 0 = none\n"
+	"  The API ops drain, limits, log_level, stats_interval, metrics and\n"
+	"  conference_stats change and read these while running (mddctl).\n"
 	"\n"
 	"--config FILE reads everything from an INI file: [eal] 'args = ...' lines\n"
 	"hold the EAL arguments, [dataplane] holds the options above by their long\n"
@@ -463,6 +472,9 @@ main(int argc, char **argv)
 	}
 	argc -= eal;
 	argv += eal;
+	/* operations options (ops.h) are taken out first */
+	if (mdd_ops_args(&argc, argv, &o.stats_interval) != 0)
+		goto out_eal;
 	if (parse_opts(argc, argv, &o) != 0)
 		goto out_eal;
 	if (o.provision != NULL && prov_load(o.provision, &prov, &perr) != 0) {
@@ -528,6 +540,13 @@ main(int argc, char **argv)
 		mdd_teardown(&g_mdd);
 		goto out_ports;
 	}
+	/* operations: log types, /metrics, telemetry (ops.h) */
+	if (mdd_ops_init(&g_mdd, err, sizeof(err)) != 0) {
+		fprintf(stderr, "perc-mdd: %s\n", err);
+		mdd_cp_fini(&g_mdd);
+		mdd_teardown(&g_mdd);
+		goto out_ports;
+	}
 	printf("perc-mdd: %u conference(s), %u endpoint(s), %u worker(s), %u port(s), crypto %s\n",
 	       g_mdd.n_confs, g_mdd.n_legs, g_mdd.n_workers, g_mdd.n_ports,
 	       perc_arch_name(perc_engine_arch(g_mdd.workers[0].engine)));
@@ -535,6 +554,7 @@ main(int argc, char **argv)
 
 	for (unsigned i = 0; i < g_mdd.n_workers; i++)
 		rte_eal_remote_launch(mdd_worker_main, &g_mdd.workers[i], g_mdd.workers[i].lcore);
+	mdd_ops_ready(&g_mdd);
 
 	hz = rte_get_tsc_hz();
 	next_stats = rte_get_tsc_cycles() + (uint64_t)(o.stats_interval * (double)hz);
@@ -546,6 +566,7 @@ main(int argc, char **argv)
 			rte_delay_us_sleep(200);
 		mdd_cp_poll(&g_mdd);
 		mdd_rekey_tick(&g_mdd);
+		mdd_ops_tick(&g_mdd);
 		if (reload_requested && o.provision == NULL) {
 			reload_requested = 0;
 			fprintf(stderr, "perc-mdd: SIGHUP: no --provision file to read again\n");
@@ -582,7 +603,7 @@ main(int argc, char **argv)
 	mdd_control_poll(&g_mdd);
 	if (o.stats_interval > 0)
 		mdd_stats_line(&g_mdd, stdout, o.stats_interval);
-	rc = 0;
+	rc = mdd_ops_fini(&g_mdd);
 	if (o.stats_json != NULL && stats_json(&g_mdd, o.stats_json) != 0) {
 		fprintf(stderr, "perc-mdd: cannot write %s: %s\n", o.stats_json, strerror(errno));
 		rc = 1;

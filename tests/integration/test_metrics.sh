@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# perc-mdd's metrics while it forwards live traffic (a DPDK tap port in a
+# network namespace of the test's own, as test_reload.sh): conference c1 is
+# provisioned, c2 is not (its frames are dropped as unknown_endpoint on
+# purpose). While perc-mdd runs, the test scrapes GET /metrics and checks:
+#   - the exposition format (promtool check metrics when Debian's prometheus
+#     package is installed; the test's own checker of HELP / TYPE / names /
+#     counters' _total / duplicate series / values always);
+#   - the counters equal the traffic sent: rx frames, packets accepted,
+#     copies sent (2 receivers per c1 packet), drops by reason, port stats;
+#   - 404 for another path, 405 for POST;
+#   - the DPDK telemetry socket's /perc/stats and /perc/drops say the same;
+#   - the API's "metrics" op (mddctl metrics) says the same;
+#   - mddctl conference-stats c1 lists every endpoint with its packets;
+#   - the drops come as one rate-limited summary line, not one per packet.
+# usage: test_metrics.sh PERC_MDD PERC_PCAPTEST MDDCTL WORKDIR
+set -u
+MDD=$1 PT=$2 CTL=$3 W=$4
+here=$(cd "$(dirname "$0")" && pwd)
+ns=perc-metrics-$$
+prefix=perc-metrics-$$
+if ! ip netns add "$ns" 2>/dev/null; then
+	echo "cannot create a network namespace (needs root and iproute2): skipped"
+	exit 77
+fi
+mdd_pid=
+cleanup() {
+	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
+	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	# the EAL leaves its runtime directory (config, telemetry socket) behind
+	rm -rf /var/run/dpdk/"$prefix"
+}
+trap cleanup EXIT
+in_ns() { ip netns exec "$ns" "$@"; }
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+rm -rf "$W" && mkdir -p "$W"
+"$PT" gen --dir "$W" --conferences 2 --size 3 --packets 30 --rtcp >/dev/null || exit 1
+python3 "$here/tapio.py" subset "$W/provision.json" "$W/live.json" c1
+in_ns ip link set lo up
+in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+
+ip netns exec "$ns" "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "$prefix" \
+	--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
+	--provision "$W/live.json" --api "$W/api.sock" --stats-interval 0 \
+	--metrics 127.0.0.1:9464 >"$W/mdd.log" 2>&1 &
+mdd_pid=$!
+for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && break; sleep 0.1; done
+in_ns ip link set mddtap0 up
+for _ in $(seq 100); do [ -S "$W/api.sock" ] && break; sleep 0.1; done
+sleep 0.5
+in_ns python3 "$here/tapio.py" send mddtap0 "$W/in.pcap" "$W/secrets.json" c1,c2 >/dev/null
+sleep 1.5   # the telemetry snapshot is refreshed once a second
+
+in_ns curl -sS -o "$W/metrics.txt" -w '%{http_code} %{content_type}\n' \
+	http://127.0.0.1:9464/metrics >"$W/http.txt" 2>&1
+grep -q '^200 text/plain; version=0.0.4' "$W/http.txt" && ok "GET /metrics: 200, text format 0.0.4" ||
+	bad "GET /metrics: $(cat "$W/http.txt")"
+code=$(in_ns curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/other)
+[ "$code" = 404 ] && ok "GET /other: 404" || bad "GET /other: $code"
+code=$(in_ns curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9464/metrics)
+[ "$code" = 405 ] && ok "POST /metrics: 405" || bad "POST /metrics: $code"
+
+# bounded request size, a few connections at a time, slow clients time out
+in_ns python3 - >"$W/http-limits.log" 2>&1 <<'PY' || bad "HTTP limits: $(cat "$W/http-limits.log")"
+import socket, time
+def conn():
+    s = socket.create_connection(("127.0.0.1", 9464), timeout=3)
+    return s
+s = conn(); s.sendall(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 5000 + b"\r\n\r\n")
+r = s.recv(100); assert r.startswith(b"HTTP/1.1 431"), r
+held = [conn() for _ in range(4)]          # 4 silent clients take every slot
+time.sleep(0.3)
+x = conn(); x.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+try:
+    r = x.recv(100)
+except ConnectionResetError:
+    r = b""
+assert r == b"", "a 5th connection was served"
+time.sleep(5.5)                           # the silent ones time out (5 s)
+y = conn(); y.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+assert y.recv(100).startswith(b"HTTP/1.1 200"), "not served after the timeout"
+print("ok")
+PY
+grep -q '^ok' "$W/http-limits.log" && ok "HTTP: 431 beyond 4096 bytes, 4 connections at most, silent ones dropped after 5 s"
+
+# promtool: installed, or $PERC_PROMTOOL (e.g. taken out of the package
+# without installing the server: apt-get download prometheus &&
+# dpkg-deb -x prometheus_*.deb DIR; PERC_PROMTOOL=DIR/usr/bin/promtool)
+promtool=${PERC_PROMTOOL:-$(command -v promtool 2>/dev/null)}
+if [ -n "$promtool" ] && [ -x "$promtool" ]; then
+	if "$promtool" check metrics <"$W/metrics.txt" >"$W/promtool.log" 2>&1; then
+		ok "promtool check metrics"
+	else
+		bad "promtool check metrics: $(head -5 "$W/promtool.log")"
+	fi
+else
+	echo "note: promtool not installed (Debian package prometheus; or PERC_PROMTOOL): only the test's own format check"
+fi
+# the checker itself fails on broken expositions
+sed 's/^perc_mdd_rx_frames_total/perc_mdd_rx_frames/' "$W/metrics.txt" >"$W/bad1.txt"
+grep -v '^# HELP perc_mdd_endpoints ' "$W/metrics.txt" >"$W/bad2.txt"
+{ cat "$W/metrics.txt"; grep '^perc_mdd_conferences ' "$W/metrics.txt"; } >"$W/bad3.txt"
+n=0
+for b in bad1 bad2 bad3; do python3 "$here/promcheck.py" "$W/$b.txt" >/dev/null || n=$((n + 1)); done
+[ $n = 3 ] && ok "promcheck.py refuses a sample outside its family, a missing HELP, a series twice" ||
+	bad "promcheck.py passed $((3 - n)) broken expositions"
+python3 "$here/promcheck.py" "$W/metrics.txt" && ok "exposition format (HELP, TYPE, names, _total, series)" ||
+	bad "exposition format"
+
+# the telemetry socket of this run (EAL: /var/run/dpdk/<prefix>/)
+sock=/var/run/dpdk/$prefix/dpdk_telemetry.v2
+python3 "$here/../../tools/perc-telemetry.py" --socket "$sock" /perc/stats /perc/drops \
+	/perc/state /perc/workers /perc/ports >"$W/telemetry.json" 2>"$W/telemetry.err"
+[ -s "$W/telemetry.json" ] && ok "telemetry /perc/ commands answer" ||
+	bad "telemetry: $(cat "$W/telemetry.err")"
+
+"$CTL" --socket "$W/api.sock" metrics >"$W/api-metrics.json" 2>"$W/ctl.err" &&
+	ok "mddctl metrics" || bad "mddctl metrics: $(cat "$W/ctl.err")"
+"$CTL" --socket "$W/api.sock" conference-stats c1 >"$W/confstats.json" 2>"$W/ctl.err" &&
+	ok "mddctl conference-stats c1" || bad "mddctl conference-stats: $(cat "$W/ctl.err")"
+"$CTL" --socket "$W/api.sock" conference-stats nope >/dev/null 2>"$W/ctl.err"
+[ $? -eq 1 ] && grep -q "no conference nope" "$W/ctl.err" && ok "conference-stats of an unknown conference refused" ||
+	bad "conference-stats nope: $(cat "$W/ctl.err")"
+
+python3 - "$W" <<'PY' && ok "counters equal the traffic sent (metrics, telemetry, API)" || bad "counters"
+import json, re, socket, struct, sys
+w = sys.argv[1]
+sec = json.load(open(w + "/secrets.json"))
+data = open(w + "/in.pcap", "rb").read()
+off, frames = 24, []
+while off + 16 <= len(data):
+    n = struct.unpack("<I", data[off + 8:off + 12])[0]
+    frames.append(data[off + 16:off + 16 + n]); off += 16 + n
+conf_of = {}
+for ep in sec["endpoints"]:
+    host, port = ep["addr"].rsplit(":", 1)
+    conf_of[(socket.inet_aton(host), int(port))] = ep["conference"]
+count = {"c1": 0, "c2": 0}
+rtcp_c1 = 0
+for f in frames:
+    ihl = (f[14] & 15) * 4
+    k = (f[26:30], struct.unpack("!H", f[14 + ihl:16 + ihl])[0])
+    if k in conf_of:
+        count[conf_of[k]] += 1
+        # RFC 5761: RTCP packet types 192..223 in the second byte
+        if conf_of[k] == "c1" and 192 <= f[14 + ihl + 8 + 1] <= 223:
+            rtcp_c1 += 1
+sent = count["c1"] + count["c2"]
+m = {}
+for line in open(w + "/metrics.txt"):
+    if line.startswith("#") or not line.strip():
+        continue
+    name, val = line.rsplit(" ", 1)
+    m[name] = float(val)
+def tot(fam):
+    return sum(v for k, v in m.items() if k == fam or k.startswith(fam + "{"))
+errs = []
+def want(what, got, exp):
+    print("%-40s %d (want %d)" % (what, got, exp))
+    if got != exp:
+        errs.append(what)
+want("rx_frames", tot("perc_mdd_rx_frames_total"), sent)
+want("port 0 rx packets", m['perc_mdd_port_rx_packets_total{port="0"}'], sent)
+want("rx_rtp (c1)", tot("perc_mdd_rx_rtp_total"), count["c1"] - rtcp_c1)
+want("rx_rtcp (c1)", tot("perc_mdd_rx_rtcp_total"), rtcp_c1)
+# every RTP packet to the 2 other endpoints (RTCP feedback to its media
+# sender only, so RTCP copies are only bounded)
+# (a receiver whose MAC is not known yet when the first packets come misses
+# its copy: no_nexthop, counted per copy)
+nh = m['perc_mdd_drops_total{reason="no_nexthop"}']
+txp = tot("perc_mdd_tx_rtp_total")
+want("tx_rtp + no_nexthop >= 2 x rx_rtp >= tx_rtp", txp if txp <= 2 * (count["c1"] - rtcp_c1) <= txp + nh else -1, txp)
+txr = tot("perc_mdd_tx_rtcp_total")
+want("tx_rtcp within rx_rtcp..2 rx_rtcp", txr if rtcp_c1 - nh <= txr <= 2 * rtcp_c1 else -1, txr)
+want("tx_frames = tx_rtp + tx_rtcp + ctl_tx", tot("perc_mdd_tx_frames_total"),
+     tot("perc_mdd_tx_rtp_total") + txr + tot("perc_mdd_ctl_tx_total"))
+want("port 0 tx packets", m['perc_mdd_port_tx_packets_total{port="0"}'], tot("perc_mdd_tx_frames_total"))
+want("drops unknown_endpoint (c2)", m['perc_mdd_drops_total{reason="unknown_endpoint"}'], count["c2"])
+want("all drops but no_nexthop", tot("perc_mdd_drops_total") - nh, count["c2"])
+want("srtp failures", tot("perc_mdd_srtp_failures_total"), 0)
+want("conferences", m["perc_mdd_conferences"], 1)
+want("endpoints", m["perc_mdd_endpoints"], 3)
+tel = json.load(open(w + "/telemetry.json"))
+want("telemetry rx_frames", tel["/perc/stats"]["rx_frames"], sent)
+want("telemetry drops unknown_endpoint", tel["/perc/drops"]["drops_unknown_endpoint"], count["c2"])
+want("telemetry endpoints", tel["/perc/state"]["endpoints"], 3)
+api = json.load(open(w + "/api-metrics.json"))["metrics"]
+want("API rx_frames", sum(s["value"] for s in api["rx_frames_total"]["samples"]), sent)
+cs = json.load(open(w + "/confstats.json"))
+want("conference_stats endpoints", len(cs["endpoints"]), 3)
+want("conference_stats packets_in", sum(e["packets_in"] for e in cs["endpoints"]), count["c1"])
+sys.exit(1 if errs else 0)
+PY
+
+# rate-limited error summary: one line for the reason per 10 s, not one per packet
+c2=$(sed -n 's/^perc_mdd_drops_total{reason="unknown_endpoint"} //p' "$W/metrics.txt")
+for _ in $(seq 120); do grep -q "dropped for reason unknown_endpoint" "$W/mdd.log" && break; sleep 0.1; done
+n=$(grep -c "dropped for reason unknown_endpoint" "$W/mdd.log")
+[ "$n" = 1 ] && grep -q "perc-mdd: $c2 packets dropped for reason unknown_endpoint in the last 1[0-9] s" "$W/mdd.log" &&
+	ok "one summary line for $c2 unknown_endpoint drops" ||
+	bad "drop summary ($n lines): $(grep "dropped for reason" "$W/mdd.log" | head -3)"
+
+kill "$mdd_pid"; wait "$mdd_pid"; rc=$?; mdd_pid=
+[ $rc -eq 0 ] && ok "perc-mdd stopped cleanly on SIGTERM" || bad "perc-mdd exited $rc: $(tail -3 "$W/mdd.log")"
+echo "metrics: $pass passed, $fail failed"
+[ $fail -eq 0 ]

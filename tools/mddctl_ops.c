@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mddctl's operator verbs (docs/operations.md): metrics, conference-stats,
+ * drain, limits, log-level, stats-interval. Each builds one request of
+ * perc-mdd's operations ops.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "mddctl_ops.h"
+
+const char mddctl_ops_usage[] =
+	"  metrics                       every metric as JSON (what /metrics serves)\n"
+	"  conference-stats ID           per endpoint and stream counts of a conference\n"
+	"  drain [--deadline S]          refuse new conferences / endpoints; perc-mdd exits\n"
+	"                                when no endpoint is left (or after S seconds)\n"
+	"  drain --cancel                take new ones again\n"
+	"  limits [--conferences N] [--endpoints N] [--pps N] [--busy-pct P]\n"
+	"                                admission limits (0 = none); none given: show\n"
+	"  log-level [TYPE LEVEL]        set rte_log level of TYPE (pattern, e.g.\n"
+	"                                'perc.mdd.*') to emerg..debug; none: show\n"
+	"  stats-interval [S]            summary line period (0 = off); none: show\n";
+
+static int
+number(const char *s, double max, double *v)
+{
+	char *end;
+
+	*v = strtod(s, &end);
+	return *end != '\0' || end == s || *v < 0 || *v > max ? -1 : 0;
+}
+
+static json_t *
+limits(int argc, char **argv, const char **why)
+{
+	static const struct {
+		const char *opt, *key;
+		double max;
+	} lo[] = {
+		{ "--conferences", "conferences", 4294967295.0 },
+		{ "--endpoints", "endpoints", 4294967295.0 },
+		{ "--pps", "pps", 1e15 },
+		{ "--busy-pct", "busy_pct", 100 },
+	};
+	json_t *o = json_pack("{s:s}", "op", "limits");
+
+	*why = "limits [--conferences N] [--endpoints N] [--pps N] [--busy-pct P]: whole "
+	       "numbers >= 0 (0 = no limit), busy-pct <= 100";
+	for (int i = 1; i < argc; i += 2) {
+		size_t k;
+		double v;
+
+		for (k = 0; k < sizeof(lo) / sizeof(lo[0]); k++)
+			if (strcmp(argv[i], lo[k].opt) == 0)
+				break;
+		if (k == sizeof(lo) / sizeof(lo[0]) || i + 1 >= argc ||
+		    number(argv[i + 1], lo[k].max, &v) != 0 || v != (double)(long long)v) {
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new(o, lo[k].key, json_integer((json_int_t)v));
+	}
+	return o;
+}
+
+json_t *
+mddctl_ops_build(int argc, char **argv, const char **why, int *mine)
+{
+	double v;
+
+	*mine = 1;
+	if (strcmp(argv[0], "metrics") == 0) {
+		*why = "metrics takes no argument";
+		return argc == 1 ? json_pack("{s:s}", "op", "metrics") : NULL;
+	}
+	if (strcmp(argv[0], "conference-stats") == 0) {
+		*why = "conference-stats ID";
+		return argc == 2 ? json_pack("{s:s,s:s}", "op", "conference_stats", "id", argv[1])
+				 : NULL;
+	}
+	if (strcmp(argv[0], "drain") == 0) {
+		*why = "drain [--deadline SECONDS] | drain --cancel";
+		if (argc == 1)
+			return json_pack("{s:s}", "op", "drain");
+		if (argc == 2 && strcmp(argv[1], "--cancel") == 0)
+			return json_pack("{s:s,s:b}", "op", "drain", "cancel", 1);
+		if (argc == 3 && strcmp(argv[1], "--deadline") == 0 &&
+		    number(argv[2], 604800, &v) == 0)
+			return json_pack("{s:s,s:f}", "op", "drain", "deadline_s", v);
+		return NULL;
+	}
+	if (strcmp(argv[0], "limits") == 0)
+		return limits(argc, argv, why);
+	if (strcmp(argv[0], "log-level") == 0) {
+		*why = "log-level [TYPE LEVEL] (LEVEL: emerg alert crit err warning notice info "
+		       "debug)";
+		if (argc == 1)
+			return json_pack("{s:s}", "op", "log_level");
+		if (argc == 3)
+			return json_pack("{s:s,s:s,s:s}", "op", "log_level", "type", argv[1], "level",
+					 argv[2]);
+		return NULL;
+	}
+	if (strcmp(argv[0], "stats-interval") == 0) {
+		*why = "stats-interval [SECONDS] (0..3600; 0 = off)";
+		if (argc == 1)
+			return json_pack("{s:s}", "op", "stats_interval");
+		if (argc == 2 && number(argv[1], 3600, &v) == 0)
+			return json_pack("{s:s,s:f}", "op", "stats_interval", "seconds", v);
+		return NULL;
+	}
+	*mine = 0;
+	return NULL;
+}
