@@ -545,6 +545,10 @@ on_ekt_key(struct perc_ep *ep, const struct perc_kd_msg *m)
 		return;
 	}
 	ep->roster = m->roster;
+	/* the first key is the join: stamp it before the key's own receipt
+	 * time, so that every SPI of the report is received at or after it */
+	if (ep->state == PERC_EP_AUTH && ep->joined_ms == 0)
+		ep->joined_ms = ep_real_ms();
 	if (ep_ekt_install(ep, m->spi, m->ekt_key, m->ekt_key_len, m->salt, m->salt_len,
 			   m->roster.version, ep_mono_ms()) != 0) {
 		ep_fail(ep, "cannot install the EKT key of SPI %u", m->spi);
@@ -553,10 +557,8 @@ on_ekt_key(struct perc_ep *ep, const struct perc_kd_msg *m)
 	ep_ekt_set_ttl(ep, m->spi, m->ttl);
 	ack(ep, m->spi);
 	ep->rejoining = false;
-	if (ep->state == PERC_EP_AUTH) {
-		ep->joined_ms = ep_real_ms();
+	if (ep->state == PERC_EP_AUTH)
 		ep_set_state(ep, PERC_EP_JOINED);
-	}
 }
 
 static void
