@@ -11,7 +11,8 @@
 #     the payload is still E2E-sealed (differs from the plaintext and opens
 #     with c1-ep2's E2E key, perc-srtp), the OHB is there; no hop-by-hop
 #     key appears in any capture;
-#   - c1-ep3 with --max-packets 3 ends by itself with 3 packets;
+#   - c1-ep3 with --max-packets 3 ends by itself with 3 packets, and later
+#     with --max-seconds 0.5 after that time;
 #   - refused: a relative path, a path outside --capture-dir (also through
 #     ".."), an existing file, an unknown endpoint, a second capture of the
 #     same endpoint, stop of a capture that does not run;
@@ -103,6 +104,16 @@ ctl conference-stats c1 >"$W/cstats.json" || bad "conference-stats"
 ctl capture stop c1 c1-ep1 >"$W/stop1.json" && ok "capture stop c1 c1-ep1" || bad "capture stop 1"
 ctl capture stop c1 c1-ep2 >"$W/stop2.json" && ok "capture stop c1 c1-ep2" || bad "capture stop 2"
 refused "stop of an ended capture" "no capture of c1/c1-ep3" capture stop c1 c1-ep3
+ctl capture start c1 c1-ep3 --file "$W/cap/secs.pcapng" --max-seconds 0.5 >/dev/null ||
+	bad "capture start --max-seconds"
+sleep 1.5
+ctl capture list >"$W/list2.json"
+python3 -c '
+import json, sys
+c = [c for c in json.load(open(sys.argv[1]))["captures"] if c["file"].endswith("/secs.pcapng")][0]
+sys.exit(0 if c["state"] == "done" and c["end"] == "max_seconds" else 1)' "$W/list2.json" &&
+	ok "--max-seconds 0.5: ended by itself (max_seconds)" ||
+	bad "--max-seconds: $(cat "$W/list2.json")"
 # rte_pdump_init registers its request handler even under --no-huge (a
 # secondary still cannot map this process's memory: docs/operations.md)
 grep -q "pdump unavailable" "$W/mdd.log" && bad "rte_pdump_init failed: $(grep pdump "$W/mdd.log")" ||
