@@ -54,6 +54,7 @@ struct cap {
 	uint32_t token;
 	bool decrypted;
 	char conf[PROV_ID_MAX], id[PROV_ID_MAX];
+	uint64_t leg_serial;       /* the leg captured (a new leg of that id is another) */
 	char path[PATH_MAX];
 	FILE *f;
 	uint64_t max_packets;      /* 0 = none */
@@ -307,8 +308,9 @@ static struct mdd_leg *
 cap_leg(const struct mdd *m, const struct cap *c)
 {
 	struct mdd_conf *cf = mdd_conf_find(m, c->conf);
+	struct mdd_leg *l = cf == NULL ? NULL : mdd_leg_find(cf, c->id);
 
-	return cf == NULL ? NULL : mdd_leg_find(cf, c->id);
+	return l != NULL && l->serial == c->leg_serial ? l : NULL;
 }
 
 static json_t *
@@ -455,7 +457,7 @@ open_in_dir(const char *path, char *why, size_t whylen)
 	char dir[PATH_MAX], real_dir[PATH_MAX], real_root[PATH_MAX];
 	const char *base = strrchr(path, '/');
 	size_t rl;
-	int fd;
+	int fd, dirfd;
 
 	if (path[0] != '/') {
 		snprintf(why, whylen, "file '%s' is relative: give an absolute path in %s", path,
@@ -486,7 +488,15 @@ open_in_dir(const char *path, char *why, size_t whylen)
 			 "--capture-dir sets it)", path, cap_dir);
 		return -1;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	/* the directory as checked, not the path again (no second walk of
+	 * "..": what was checked is what is opened) */
+	dirfd = open(real_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		snprintf(why, whylen, "directory %s: %s", real_dir, strerror(errno));
+		return -1;
+	}
+	fd = openat(dirfd, base + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	close(dirfd);
 	if (fd < 0)
 		snprintf(why, whylen, "cannot create '%s': %s%s", path, strerror(errno),
 			 errno == EEXIST ? " (captures never overwrite: choose another name)" : "");
@@ -565,6 +575,7 @@ op_start(struct mdd *m, json_t *req)
 	}
 	snprintf(c->conf, sizeof(c->conf), "%s", conf);
 	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->leg_serial = l->serial;
 	snprintf(c->path, sizeof(c->path), "%s", file);
 	c->decrypted = dec != 0;
 	if (write_headers(c) != 0 || fflush(c->f) != 0) {
