@@ -340,7 +340,11 @@ cap_end(struct mdd *m, struct cap *c, const char *why)
 
 	if (l != NULL && __atomic_load_n(&l->capture, __ATOMIC_RELAXED) == c->token)
 		__atomic_store_n(&l->capture, 0, __ATOMIC_RELEASE);
-	/* copies the workers made before they saw the flag cleared */
+	/* copies the workers made before they saw the flag cleared: every
+	 * worker passes a quiescent state once per loop, after its burst's
+	 * copies are on its ring (microseconds; stopped workers are offline) */
+	if (m->qs != NULL)
+		rte_rcu_qsbr_check(m->qs, rte_rcu_qsbr_start(m->qs), true);
 	drain(m);
 	c->state = CAP_DONE;
 	c->end_reason = why;
