@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * mddctl's operator verbs (docs/operations.md): metrics, conference-stats,
- * drain, limits, log-level, stats-interval. Each builds one request of
+ * drain, limits, log-level, stats-interval, capture. Each builds one request of
  * perc-mdd's operations ops.
  */
 #include <stdlib.h>
@@ -21,7 +21,13 @@ const char mddctl_ops_usage[] =
 	"                                admission limits (0 = none); none given: show\n"
 	"  log-level [TYPE LEVEL]        set rte_log level of TYPE (pattern, e.g.\n"
 	"                                'perc.mdd.*') to emerg..debug; none: show\n"
-	"  stats-interval [S]            summary line period (0 = off); none: show\n";
+	"  stats-interval [S]            summary line period (0 = off); none: show\n"
+	"  capture start CONF ID --file F [--decrypted] [--max-packets N] [--max-seconds S]\n"
+	"                                pcapng of one endpoint's packets (F absolute, in\n"
+	"                                perc-mdd's --capture-dir; --decrypted: hop layer\n"
+	"                                opened, E2E layer still sealed)\n"
+	"  capture stop CONF ID          end it (the file is complete)\n"
+	"  capture list                  running and ended captures\n";
 
 static int
 number(const char *s, double max, double *v)
@@ -61,6 +67,48 @@ limits(int argc, char **argv, const char **why)
 			return NULL;
 		}
 		json_object_set_new(o, lo[k].key, json_integer((json_int_t)v));
+	}
+	return o;
+}
+
+static json_t *
+capture(int argc, char **argv, const char **why)
+{
+	json_t *o;
+	double v;
+
+	*why = "capture start CONF ID --file ABSOLUTE_PATH [--decrypted] [--max-packets N] "
+	       "[--max-seconds S] | capture stop CONF ID | capture list";
+	if (argc == 2 && strcmp(argv[1], "list") == 0)
+		return json_pack("{s:s}", "op", "capture_list");
+	if (argc == 4 && strcmp(argv[1], "stop") == 0)
+		return json_pack("{s:s,s:s,s:s}", "op", "capture_stop", "conference", argv[2], "id",
+				 argv[3]);
+	if (argc < 4 || strcmp(argv[1], "start") != 0)
+		return NULL;
+	o = json_pack("{s:s,s:s,s:s}", "op", "capture_start", "conference", argv[2], "id",
+		      argv[3]);
+	for (int i = 4; i < argc; i++) {
+		if (strcmp(argv[i], "--decrypted") == 0) {
+			json_object_set_new(o, "decrypted", json_true());
+		} else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc) {
+			json_object_set_new(o, "file", json_string(argv[++i]));
+		} else if (strcmp(argv[i], "--max-packets") == 0 && i + 1 < argc &&
+			   number(argv[i + 1], 1e15, &v) == 0 && v == (double)(long long)v) {
+			json_object_set_new(o, "max_packets", json_integer((json_int_t)v));
+			i++;
+		} else if (strcmp(argv[i], "--max-seconds") == 0 && i + 1 < argc &&
+			   number(argv[i + 1], 86400, &v) == 0) {
+			json_object_set_new(o, "max_seconds", json_real(v));
+			i++;
+		} else {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	if (json_object_get(o, "file") == NULL) {
+		json_decref(o);
+		return NULL;
 	}
 	return o;
 }
@@ -111,6 +159,8 @@ mddctl_ops_build(int argc, char **argv, const char **why, int *mine)
 			return json_pack("{s:s,s:f}", "op", "stats_interval", "seconds", v);
 		return NULL;
 	}
+	if (strcmp(argv[0], "capture") == 0)
+		return capture(argc, argv, why);
 	*mine = 0;
 	return NULL;
 }

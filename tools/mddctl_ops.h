@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * mddctl's operator verbs (metrics, drain, limits, log levels).
+ * mddctl's operator verbs (metrics, drain, limits, log levels, capture).
  */
 #ifndef MDDCTL_OPS_H
 #define MDDCTL_OPS_H

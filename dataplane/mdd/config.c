@@ -28,6 +28,8 @@ static const struct {
 	{ "kd-ca", true }, { "consent-timeout", true }, { "media-timeout", true },
 	/* operations (docs/operations.md) */
 	{ "metrics", true }, { "limits", true },
+	/* capture (docs/operations.md "Capture") */
+	{ "capture-dir", true },
 };
 
 static char *

@@ -28,7 +28,8 @@
 	_(ctl_tx,         "frames the control thread sent through this worker") \
 	_(streams_created, "streams created for a new SSRC of a known endpoint") \
 	_(ekt_full,       "packets that carried a Full EKT field") \
-	_(rekey_next,     "packets that opened with the alternative (next or previous) key")
+	_(rekey_next,     "packets that opened with the alternative (next or previous) key") \
+	_(captured,       "packet copies queued for a capture (mddctl capture)")
 
 #define MDD_FOREACH_DROP(_) \
 	_(eth_truncated,  "frame shorter than its Ethernet header") \
@@ -61,7 +62,9 @@
 	_(no_mbuf,        "mbuf pool empty") \
 	_(handoff_full,   "ring to the owning worker full") \
 	_(punt_full,      "ring to the control thread full") \
-	_(tx_full,        "port did not take the frame (unsent tail freed)")
+	_(tx_full,        "port did not take the frame (unsent tail freed)") \
+	_(capture_ring_full, "capture copy lost: ring to the control thread full") \
+	_(capture_no_buf, "capture copy lost: capture record pool empty")
 
 enum mdd_ctr {
 #define MDD_CTR_ENUM_(n, d) MDD_C_##n,

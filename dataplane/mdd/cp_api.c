@@ -22,6 +22,7 @@
 #include "cp.h"
 #include "mdapi.h"
 #include "xdp_port.h"
+#include "capture.h"
 #include "ops.h"
 
 #define API_CLIENTS 16
@@ -371,6 +372,10 @@ handle(struct mdd *m, const char *line, size_t len)
 	g_cp.c[MDD_CP_api_requests]++;
 	/* operations ops (lifecycle.c): drain, limits, log_level, metrics... */
 	resp = mdd_ops_api(m, line, len);
+	if (resp != NULL)
+		return resp;
+	/* capture ops (capture.c): capture_start, capture_stop, capture_list */
+	resp = mdd_capture_api(m, line, len);
 	if (resp != NULL)
 		return resp;
 	if (mdd_api_parse(line, len, &r, err, sizeof(err)) != 0)

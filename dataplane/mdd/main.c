@@ -35,6 +35,7 @@
 #include "preflight.h"  /* issue 6 */
 #include "xdp_port.h"   /* issue 6 */
 #include "ops.h"
+#include "capture.h"  /* issue 6: capture */
 
 #define DEFAULT_PORT 3478
 #define RXD 1024
@@ -77,6 +78,8 @@ static const char usage_text[] =
 	"                       IPv4 output (IPv6 always)\n"
 	"  --mbufs N            mbufs in the pool (default 16383)\n"
 	"  --max-endpoints N    size of the endpoint table (default 16384)\n"
+	"  --capture-dir DIR    the only directory API captures may write to (default\n"
+	"                       " MDD_CAP_DIR_DEFAULT "; docs/operations.md)\n"
 	"  -h, --help           this text\n"
 	"  --preflight          only run the pre-flight checks, print each, exit 0 / 1\n"
 	"  --no-preflight       start without them (docs/preflight.md)\n"
@@ -475,6 +478,8 @@ main(int argc, char **argv)
 	/* operations options (ops.h) are taken out first */
 	if (mdd_ops_args(&argc, argv, &o.stats_interval) != 0)
 		goto out_eal;
+	if (mdd_capture_args(&argc, argv) != 0)
+		goto out_eal;
 	if (parse_opts(argc, argv, &o) != 0)
 		goto out_eal;
 	if (o.provision != NULL && prov_load(o.provision, &prov, &perr) != 0) {
@@ -547,6 +552,15 @@ main(int argc, char **argv)
 		mdd_teardown(&g_mdd);
 		goto out_ports;
 	}
+	/* captures: record pool, rings, pdump server (capture.h) */
+	if (mdd_capture_init(&g_mdd, err, sizeof(err)) != 0) {
+		fprintf(stderr, "perc-mdd: %s\n", err);
+		mdd_capture_fini(&g_mdd);
+		mdd_ops_fini(&g_mdd);
+		mdd_cp_fini(&g_mdd);
+		mdd_teardown(&g_mdd);
+		goto out_ports;
+	}
 	printf("perc-mdd: %u conference(s), %u endpoint(s), %u worker(s), %u port(s), crypto %s\n",
 	       g_mdd.n_confs, g_mdd.n_legs, g_mdd.n_workers, g_mdd.n_ports,
 	       perc_arch_name(perc_engine_arch(g_mdd.workers[0].engine)));
@@ -567,6 +581,7 @@ main(int argc, char **argv)
 		mdd_cp_poll(&g_mdd);
 		mdd_rekey_tick(&g_mdd);
 		mdd_ops_tick(&g_mdd);
+		mdd_capture_poll(&g_mdd);
 		if (reload_requested && o.provision == NULL) {
 			reload_requested = 0;
 			fprintf(stderr, "perc-mdd: SIGHUP: no --provision file to read again\n");
@@ -603,6 +618,7 @@ main(int argc, char **argv)
 	mdd_control_poll(&g_mdd);
 	if (o.stats_interval > 0)
 		mdd_stats_line(&g_mdd, stdout, o.stats_interval);
+	mdd_capture_fini(&g_mdd);
 	rc = mdd_ops_fini(&g_mdd);
 	if (o.stats_json != NULL && stats_json(&g_mdd, o.stats_json) != 0) {
 		fprintf(stderr, "perc-mdd: cannot write %s: %s\n", o.stats_json, strerror(errno));

@@ -145,6 +145,7 @@ struct mdd_leg {
 	uint64_t consent_ms;         /**< last authenticated Binding request (monotonic ms) */
 	uint64_t media_ms;           /**< when pkts_in last changed, or keys came (monotonic ms) */
 	uint64_t media_seen;         /**< pkts_in at media_ms */
+	uint32_t capture;            /**< capture token (capture.h); 0 = none */
 };
 
 struct mdd_conf {
@@ -176,6 +177,7 @@ struct mdd_worker {
 	struct perc_engine *engine;
 	struct rte_ring *handoff;     /**< frames owned by this worker, from others */
 	struct rte_ring *ctl_tx;      /**< frames the control thread sends */
+	struct rte_ring *cap_ring;    /**< captured packets to the control thread (capture.h) */
 	struct mdd_counters ctr;
 	uint64_t busy_cycles, idle_cycles;
 } __rte_cache_aligned;

@@ -21,6 +21,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "capture.h"
 #include "mdd.h"
 #include "perc/double.h"
 #include "perc/ekt.h"
@@ -83,6 +84,9 @@ struct wstate {
 } __rte_cache_aligned;
 
 static struct wstate *wstates[MDD_MAX_WORKERS];
+
+/* capture records (capture.c creates the pool; NULL: no capture) */
+struct rte_mempool *mdd_cap_pool;
 
 static inline void
 drop(struct mdd_worker *w, struct rte_mbuf *m, unsigned ctr)
@@ -257,6 +261,13 @@ classify(struct mdd_worker *w, struct wstate *ws, struct rte_mbuf *m, bool hande
 		else
 			CTR(w, handoff_out)++;
 		return;
+	}
+	if (l != NULL && unlikely(__atomic_load_n(&l->capture, __ATOMIC_RELAXED) != 0)) {
+		/* capture of the endpoint's frames as received (the owner only) */
+		uint32_t tok = mdd_cap_want(l, false);
+
+		if (tok != 0)
+			mdd_cap_copy(w, tok, &l->key, MDD_CAP_IN, frame, flen);
 	}
 	if (d == PERC_DEMUX_STUN || d == PERC_DEMUX_DTLS) {
 		punt(w, m);
@@ -478,6 +489,13 @@ seal_flush(struct mdd_worker *w, struct wstate *ws)
 		c->m->data_len = (uint16_t)pkt_udp_write(frame, t, (uint16_t)ulen,
 							 t->family == AF_INET6 || g_mdd.udp_csum_tx);
 		c->m->pkt_len = c->m->data_len;
+		if (unlikely(__atomic_load_n(&c->to->capture, __ATOMIC_RELAXED) != 0)) {
+			uint32_t tok = mdd_cap_want(c->to, false);
+
+			if (tok != 0)
+				mdd_cap_copy(w, tok, &c->to->key, MDD_CAP_OUT, frame,
+					     c->m->data_len);
+		}
 		if (c->rtcp)
 			CTR(w, tx_rtcp)++;
 		else
@@ -590,6 +608,13 @@ copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
 		CTR(w, ohb_invalid)++;
 		return true;
 	}
+	if (unlikely(__atomic_load_n(&to->capture, __ATOMIC_RELAXED) != 0)) {
+		/* decrypted capture toward it: what is about to be sealed */
+		uint32_t tok = mdd_cap_want(to, true);
+
+		if (tok != 0)
+			mdd_cap_copy(w, tok, &to->key, MDD_CAP_OUT, op->src, op->len);
+	}
 	op->type = md->rtcp ? PERC_OP_RTCP_PROTECT : PERC_OP_RTP_PROTECT;
 	op->flags = 0;
 	ws->seal_ops[ws->n_seal] = op;
@@ -662,6 +687,13 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 				md->m = NULL;
 				continue;
 			}
+		}
+		if (unlikely(__atomic_load_n(&md->leg->capture, __ATOMIC_RELAXED) != 0)) {
+			/* decrypted capture: the hop layer opened, E2E still sealed */
+			uint32_t tok = mdd_cap_want(md->leg, true);
+
+			if (tok != 0)
+				mdd_cap_copy(w, tok, &md->leg->key, MDD_CAP_IN, md->pkt, op->len);
 		}
 		{
 			/* one bulk allocation for the packet's copies */

@@ -14,6 +14,7 @@ PERC_PACKAGES=(
 	libyaml-dev # perc-capacity's YAML scenarios (libyaml: the usual C YAML parser)
 	gnuplot-nox # the NDR/PDR report's PNG and SVG plots (perf/report_perf.py)
 	clang bpftool # AF_XDP: perc's XDP program is built for the BPF target, its libbpf skeleton by bpftool
+	dpdk-dev # dpdk-dumpcap: tests/integration/test_pdump.sh attaches it to perc-mdd (rte_pdump)
 )
 
 perc_log() { printf '==> %s\n' "$*" >&2; }
