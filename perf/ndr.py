@@ -80,6 +80,24 @@ def host_facts(build):
     return facts
 
 
+def worker_sched(pid):
+    """/proc schedstat of perc-mdd's worker threads (DPDK names them
+    rte-worker-N, older releases lcore-worker-N): nanoseconds on a CPU and
+    waiting on a run queue"""
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if not f.read().startswith(("rte-worker", "lcore-worker")):
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait, _ = (int(x) for x in f.read().split())
+            out.append({"tid": int(tid), "run_ns": run, "wait_ns": wait})
+    except (OSError, ValueError):
+        return None
+    return out or None
+
+
 class Trials:
     def __init__(self, a):
         self.a = a
@@ -146,7 +164,8 @@ class Trials:
                                   "--vdev", f"net_memif0,role=client,socket={sock},socket-abstract=no{self.rsize}",
                                   "--"] + self.world_args(c) + [
             "--rate", str(int(rate)), "--duration", str(duration), "--json", res,
-            "--warmup-ms", "300", "--drain-ms", "300", "--queues", str(c["workers"])]
+            "--warmup-ms", "300", "--drain-ms", "300", "--queues", str(c["workers"])] + (
+            ["--whole-bursts"] if getattr(self.a, "whole_bursts", False) else [])
         mlog = open(os.path.join(w, f"mdd{n}.log"), "w")
         mdd = subprocess.Popen(mcmd, stdout=mlog, stderr=subprocess.STDOUT)
         CHILDREN.append(mdd)
@@ -181,6 +200,7 @@ class Trials:
         finally:
             if mdd in CHILDREN:
                 CHILDREN.remove(mdd)
+            sched = worker_sched(mdd.pid) if mdd.poll() is None else None
             if mdd.poll() is None:
                 mdd.send_signal(signal.SIGINT)
                 try:
@@ -195,6 +215,8 @@ class Trials:
                 os.unlink(sock)
         # perc-mdd's own exit status (a crash on SIGINT would show here)
         t = {"rate": rate, "rc": rc, "mdd_rc": mdd.returncode}
+        if sched:
+            t["mdd_worker_sched"] = sched
         if mdd.returncode not in (0, None):
             sys.stderr.write(f"ndr.py: perc-mdd of trial {n} exited with {mdd.returncode}\n")
         try:
@@ -215,6 +237,13 @@ class Trials:
                 s = json.load(f)
             tot = s["total"]
             busy = sum(x.get("busy_cycles", 0) for x in s["workers"])
+            run = sum(x["run_ns"] for x in sched or [])
+            wait = sum(x["wait_ns"] for x in sched or [])
+            if run + wait > 0:
+                # the busy-polling worker is always runnable: its wall time
+                # is on-CPU + waiting for a CPU; busy cycles are wall-clock
+                # TSC ticks and so include the waits of busy iterations
+                t["mdd_worker_oncpu"] = run / (run + wait)
             t.update(mdd_rx=tot.get("rx_frames"), mdd_tx=tot.get("tx_frames"),
                      mdd_tx_full=tot.get("tx_full"), mdd_busy_cycles=busy,
                      mdd_cycles_per_egress=busy / tot["tx_frames"] if tot.get("tx_frames") else None)

@@ -138,9 +138,12 @@ cap_print_point(const struct cap_opts *o, const struct cap_calib *c)
 	double out = o->fanout > 0 ? in / o->fanout : 0;
 
 	if (o->json) {
-		json_t *j = json_pack("{s:f, s:f, s:f, s:f, s:f, s:s, s:s}", "payload", o->payload,
-				      "fanout", o->fanout, "cycles_per_ingress", in,
-				      "cycles_per_egress", out, "budget_hz", c->budget_hz,
+		json_t *j = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:s, s:s}",
+				      "payload", o->payload, "fanout", o->fanout,
+				      "cycles_per_ingress", in, "cycles_per_egress", out,
+				      "budget_hz", c->budget_hz,
+				      "ingress_pps_per_core", in > 0 ? c->budget_hz / in : 0.0,
+				      "egress_pps_per_core", out > 0 ? c->budget_hz / out : 0.0,
 				      "cpu_model", c->cpu_model, "arch", c->arch);
 
 		json_dumpf(j, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(10));

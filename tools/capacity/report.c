@@ -70,11 +70,27 @@ cap_flows_json(const struct cap_rates *r)
 	return a;
 }
 
+/* the scenario's traffic mix on one worker core: cycles per ingress and
+ * egress packet (cycles/s over pps) and the packet rates one core's budget
+ * carries at 100 % busy; what perf/check_prediction_ndr.sh compares with
+ * the harness (0 when the scenario has no traffic) */
+static json_t *
+cap_per_core_json(const struct cap_calib *c, const struct cap_plan *p)
+{
+	double in = p->rates.ingress_pps, out = p->rates.egress_pps, cyc = p->cycles_per_s;
+	double cpi = in > 0 ? cyc / in : 0, cpe = out > 0 ? cyc / out : 0;
+
+	return json_pack("{s:f, s:f, s:f, s:f, s:f}", "cycles_per_ingress", cpi,
+			 "cycles_per_egress", cpe, "budget_hz", c->budget_hz,
+			 "ingress_pps", cpi > 0 ? c->budget_hz / cpi : 0.0,
+			 "egress_pps", cpe > 0 ? c->budget_hz / cpe : 0.0);
+}
+
 json_t *
 cap_plan_json(const struct cap_scenario *sc, const struct cap_calib *c,
 	      const struct cap_plan *p)
 {
-	json_t *res = json_object(), *by = json_object();
+	json_t *res = json_object(), *by = json_object(), *pc = cap_per_core_json(c, p);
 	double conf = 0;
 	unsigned i;
 
@@ -94,7 +110,7 @@ cap_plan_json(const struct cap_scenario *sc, const struct cap_calib *c,
 		" s:o, s:o, s:o,"
 		" s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f}, s:f,"
 		" s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:s, s:f, s:f, s:f,"
-		" s:{s:i, s:f, s:b}}",
+		" s:{s:i, s:f, s:b}, s:o}",
 		"tool", "perc-capacity", "format", 1, "git_commit", PERC_GIT_COMMIT,
 		"scenario", "name", sc->name, "headroom", sc->headroom, "nic_gbps", sc->nic_gbps,
 		"ports_per_server", (int)sc->ports_per_server,
@@ -116,7 +132,8 @@ cap_plan_json(const struct cap_scenario *sc, const struct cap_calib *c,
 		"streams_per_server", p->streams_per_server,
 		"calibrated_streams_max", c->max_streams,
 		"largest_conference", "size", (int)p->largest_size,
-		"utilisation_of_one_server", p->largest_util, "fits", p->largest_fits);
+		"utilisation_of_one_server", p->largest_util, "fits", p->largest_fits,
+		"per_core", pc);
 }
 
 /* 1234567 -> "1.23 M" */

@@ -36,6 +36,7 @@ struct run_opts {
 	unsigned warmup_ms;   /* after the priming round */
 	unsigned drain_ms;    /* after the last packet */
 	unsigned burst;
+	bool whole_bursts;    /* paced: send only once a whole burst is due */
 	bool prime;
 	uint16_t tx_port, rx_port;
 	unsigned queues;      /* RX and TX queues per port */
@@ -98,6 +99,9 @@ static const char usage_text[] =
 "                       MDD learns every endpoint's next hop before measuring)\n"
 "  --drain-ms MS        receive on after the last packet (default 300)\n"
 "  --burst N            packets per TX burst, 1..%u (default 32)\n"
+"  --whole-bursts       with --rate: wait until a whole --burst is due and send it\n"
+"                       at once (the MDD sees full bursts at any rate, as it does\n"
+"                       at its limit: perf/ndr_cycles.py); default: send what is due\n"
 "  --tx-port P, --rx-port P   DPDK ports (default 0 and 0)\n"
 "  --queues N           RX and TX queues per port, 1..8 (default 1): a memif peer\n"
 "                       (perc-mdd with N workers) needs as many; a sender stays\n"
@@ -174,7 +178,7 @@ parse_mac(const char *s, uint8_t m[6])
 
 enum {
 	O_CONF = 256, O_SIZE, O_STREAMS, O_MEDIA, O_LAYERS, O_PAYLOAD, O_APAY, O_VPAY,
-	O_PROFILE, O_EKT, O_SEED, O_MADDR, O_MPORT, O_MMAC, O_RATE, O_DUR, O_WARM, O_NOPRIME,
+	O_PROFILE, O_EKT, O_SEED, O_MADDR, O_MPORT, O_MMAC, O_RATE, O_DUR, O_WARM, O_NOPRIME, O_WHOLE,
 	O_DRAIN, O_BURST, O_TXP, O_RXP, O_PROV, O_WPROV, O_JSON, O_MAXLOSS, O_ARCH, O_LOOP,
 	O_HELP, O_ASSRC, O_QUEUES,
 };
@@ -189,6 +193,7 @@ static const struct option long_opts[] = {
 	{"mdd-port", 1, NULL, O_MPORT}, {"mdd-mac", 1, NULL, O_MMAC},
 	{"rate", 1, NULL, O_RATE}, {"duration", 1, NULL, O_DUR},
 	{"warmup-ms", 1, NULL, O_WARM}, {"no-prime", 0, NULL, O_NOPRIME},
+	{"whole-bursts", 0, NULL, O_WHOLE},
 	{"drain-ms", 1, NULL, O_DRAIN}, {"burst", 1, NULL, O_BURST},
 	{"tx-port", 1, NULL, O_TXP}, {"rx-port", 1, NULL, O_RXP},
 	{"provision-out", 1, NULL, O_PROV}, {"write-provision", 1, NULL, O_WPROV},
@@ -314,6 +319,9 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct run_opts *ro)
 			break;
 		case O_NOPRIME:
 			ro->prime = false;
+			break;
+		case O_WHOLE:
+			ro->whole_bursts = true;
 			break;
 		case O_BURST:
 			if (!num(a, 1, BURST_MAX, &v))
@@ -510,6 +518,10 @@ paced(struct run *r, double rate, double seconds, uint64_t limit, enum lg_phase 
 	*count = 0;
 	while ((now = r->now()) < end && *count < limit) {
 		due = rate > 0 ? (uint64_t)((double)(now - start) * rate / r->hz) : UINT64_MAX;
+		/* the measured phase only: priming sends one packet per stream */
+		if (r->ro.whole_bursts && ph == LG_PH_MEASURE &&
+		    due - *count < r->ro.burst)
+			due = *count;
 		if (due > *count) {
 			uint64_t n = due - *count;
 
@@ -552,12 +564,12 @@ write_json(struct run *r, FILE *f)
 		   "\"audio_ssrcs\": %u, "
 		   "\"payload_audio\": %u, \"payload_video\": %u, \"profile\": \"%s\", "
 		   "\"ekt_full_every\": %u, \"seed\": %" PRIu64 ", \"rate_pps\": %.0f, "
-		   "\"duration_s\": %.3f, \"burst\": %u, \"loopback\": %s, \"arch\": \"%s\"},\n",
+		   "\"duration_s\": %.3f, \"burst\": %u, \"whole_bursts\": %s, \"loopback\": %s, \"arch\": \"%s\"},\n",
 		r->w.n_confs, r->w.o.size, r->w.o.size - 1, r->w.n_streams, r->w.n_eps,
 		media[r->w.o.media], r->w.o.layers, r->w.o.audio_ssrcs, r->w.o.payload_audio,
 		r->w.o.payload_video,
 		r->w.prof->name, r->w.o.ekt_full_every, r->w.o.seed, r->ro.rate, r->ro.duration,
-		r->ro.burst, r->ro.loopback ? "true" : "false",
+		r->ro.burst, r->ro.whole_bursts ? "true" : "false", r->ro.loopback ? "true" : "false",
 		perc_arch_name(perc_engine_arch(r->w.eng)));
 	fprintf(f, " \"tx\": {\"priming\": %" PRIu64 ", \"offered\": %" PRIu64 ", \"sent\": %"
 		   PRIu64 ", \"tx_full\": %" PRIu64 ", \"build_fail\": %" PRIu64
