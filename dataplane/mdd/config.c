@@ -197,7 +197,8 @@ check_loglevel(const char *item, char *err, size_t errlen)
 	if (*lv && *end == 0 && v >= 1 && v <= 8)
 		return 0;
 	snprintf(err, errlen, "log-level '%.80s': give [TYPE:]LEVEL, LEVEL one of emerg(ency), "
-		 "alert, crit(ical), err(or), warning, notice, info, debug (or 1..8), e.g. perc.mdd.*:debug", item);
+		 "alert, crit(ical), err(or), warning, notice, info, debug (or 1..8), e.g. "
+		 "perc.mdd.*:debug", item);
 	return -1;
 }
 
