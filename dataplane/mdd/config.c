@@ -9,6 +9,7 @@
  * through the same parser; options after "--" on the command line replace
  * the file's key of the same name.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -214,10 +215,11 @@ check_syslog(const char *v, char *err, size_t errlen)
 }
 
 int
-mdd_config_hostport(const char *what, const char *s, char *err, size_t errlen)
+mdd_config_hostport(const char *what, const char *s, bool literal, char *err, size_t errlen)
 {
 	const char *colon = strrchr(s, ':');
-	char *end;
+	char *end, host[64];
+	unsigned char a[16];
 	long port;
 
 	if (colon == NULL || colon == s)
@@ -229,10 +231,22 @@ mdd_config_hostport(const char *what, const char *s, char *err, size_t errlen)
 	if (s[0] == '[' ? colon[-1] != ']' || colon - s < 3 : memchr(s, ':', (size_t)(colon - s))
 	    != NULL)
 		goto bad;
-	return 0;
+	if (!literal)
+		return 0;
+	/* an address, not a name: what the listener's parser takes */
+	if ((size_t)(colon - s) >= sizeof(host))
+		goto bad;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	if (s[0] == '[') {
+		host[strlen(host) - 1] = 0;
+		if (inet_pton(AF_INET6, host + 1, a) == 1)
+			return 0;
+	} else if (inet_pton(AF_INET, host, a) == 1) {
+		return 0;
+	}
 bad:
-	snprintf(err, errlen, "%s '%s' is not HOST:PORT (port 1..65535; IPv6 as [ADDR]:PORT)",
-		 what, s);
+	snprintf(err, errlen, "%s '%s' is not %s:PORT (port 1..65535; IPv6 as [ADDR]:PORT)",
+		 what, s, literal ? "ADDR" : "HOST");
 	return -1;
 }
 

@@ -58,10 +58,11 @@ int mdd_config_load(const char *path, const char *prog, int xargc, char **xargv,
 		    mdd_config_check_fn check, struct mdd_config *c, char *err, size_t errlen);
 
 /**
- * Whether s is HOST:PORT (IPv4, [IPv6] or a name; port 1..65535).
- * Returns 0, or -1 with the reason in err (what names the option).
+ * Whether s is HOST:PORT (IPv4, [IPv6] or, unless literal, a name; port
+ * 1..65535). Returns 0, or -1 with the reason in err (what names the option).
  */
-int mdd_config_hostport(const char *what, const char *s, char *err, size_t errlen);
+int mdd_config_hostport(const char *what, const char *s, bool literal, char *err,
+			size_t errlen);
 
 /** Print the effective settings, one "section.key = value  (origin)" a line. */
 void mdd_config_summary(const struct mdd_config *c, FILE *out);

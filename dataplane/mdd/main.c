@@ -459,7 +459,7 @@ check_opt(const char *opt, const char *val, char *err, size_t errlen)
 	if (strcmp(opt, "--provision") == 0 || strncmp(opt, "--kd-", 5) == 0)
 		return check_readable(opt, val, err, errlen);
 	if (strcmp(opt, "--kd") == 0)
-		return mdd_config_hostport(opt, val, err, errlen);
+		return mdd_config_hostport(opt, val, false, err, errlen);
 	if (strcmp(opt, "--api") == 0 &&
 	    strlen(val) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
 		snprintf(err, errlen, "--api %s: a Unix socket path is at most %zu bytes", val,
@@ -467,7 +467,7 @@ check_opt(const char *opt, const char *val, char *err, size_t errlen)
 		return -1;
 	}
 	if (strcmp(opt, "--metrics") == 0 && strcmp(val, "off") != 0 &&
-	    mdd_config_hostport(opt, val, err, errlen) != 0)
+	    mdd_config_hostport(opt, val, true, err, errlen) != 0)
 		return -1;
 	if (strcmp(opt, "--metrics") == 0 || strcmp(opt, "--limits") == 0) {
 		/* mdd_ops_args says what is wrong on stderr */

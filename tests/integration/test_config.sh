@@ -110,7 +110,8 @@ expect_bad bad_limits 5 "--limits 'pps=x' refused" "$G"$'\nlimits = pps=x'
 expect_bad bad_kd 2 "--kd 'kd.example' is not HOST:PORT" $'[kd]\nkd = kd.example'
 expect_bad missing_cert 3 "--kd-cert $W/nonexistent.pem: No such file" \
 	$'[kd]\nkd = 127.0.0.1:4443\nkd-cert = '"$W/nonexistent.pem"
-expect_bad bad_metrics 2 "--metrics '127.0.0.1' is not HOST:PORT" $'[metrics]\nmetrics = 127.0.0.1'
+expect_bad bad_metrics 2 "--metrics '127.0.0.1' is not ADDR:PORT" $'[metrics]\nmetrics = 127.0.0.1'
+expect_bad metrics_name 2 "--metrics 'localhost:9464' is not ADDR:PORT" $'[metrics]\nmetrics = localhost:9464'
 expect_bad bad_interval 2 "--stats-interval takes seconds" $'[metrics]\nstats-interval = -1'
 expect_bad bad_level 2 "log-level 'perc.mdd.\*:loud'" $'[logging]\nlog-level = perc.mdd.*:loud'
 expect_bad bad_syslog 2 "syslog 'local9'" $'[logging]\nsyslog = local9'
