@@ -402,6 +402,11 @@ emit(struct mdd_config *c, const struct mdd_config_entry *e, bool eal, mdd_confi
 			break;
 		return push(c, opt);
 	case K_VAL:
+		if (strcmp(s, "--") == 0) {
+			/* it would read as the end of the options */
+			snprintf(why, sizeof(why), "'--' is not a value of %s", k->name);
+			break;
+		}
 		if (check != NULL && check(opt, s, why, sizeof(why)) != 0)
 			break;
 		return push(c, opt) || push(c, s);
@@ -416,6 +421,10 @@ emit(struct mdd_config *c, const struct mdd_config_entry *e, bool eal, mdd_confi
 		while ((r = next_word(&s, k->kind != K_ARGS, word, sizeof(word), why,
 				      sizeof(why))) == 1) {
 			if (k->kind == K_LIST) {
+				if (strcmp(word, "--") == 0) {
+					snprintf(why, sizeof(why), "'--' is not a value of %s", k->name);
+					break;
+				}
 				if (check != NULL && check(opt, word, why, sizeof(why)) != 0)
 					break;
 				if (push(c, opt) || push(c, word))
@@ -428,6 +437,11 @@ emit(struct mdd_config *c, const struct mdd_config_entry *e, bool eal, mdd_confi
 				snprintf(item, sizeof(item), "--log-level=%s", word);
 				if (push(c, item))
 					return -1;
+			} else if (strcmp(word, "--") == 0) {
+				/* it would end the EAL's arguments early */
+				snprintf(why, sizeof(why), "'--' in [eal] args: the application's "
+					 "options go in their sections");
+				break;
 			} else if (push(c, word)) {
 				return -1;
 			}
