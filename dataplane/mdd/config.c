@@ -18,21 +18,14 @@
 
 #include "config.h"
 
-enum kind {
-	K_ARGS,      /* [eal] args: split into words */
-	K_VAL,       /* --key VALUE */
-	K_LIST,      /* --key V for every word of a list (addr) */
-	K_FLAG,      /* --key when true */
-	K_LOGLEVEL,  /* EAL --log-level=ITEM for every item of a list */
-	K_SYSLOG,    /* EAL --syslog=FACILITY */
-};
+#define K_ARGS MDD_CONFIG_ARGS
+#define K_VAL MDD_CONFIG_VAL
+#define K_LIST MDD_CONFIG_LIST
+#define K_FLAG MDD_CONFIG_FLAG
+#define K_LOGLEVEL MDD_CONFIG_LOGLEVEL
+#define K_SYSLOG MDD_CONFIG_SYSLOG
 
-static const struct ckey {
-	const char *sect;
-	const char *name;
-	enum kind kind;
-	const char *def;  /* for the summary */
-} keys[] = {
+static const struct mdd_config_key mdd_keys[] = {
 	{ "eal", "args", K_ARGS, "(none)" },
 	{ "dataplane", "addr", K_LIST, "(none; required)" },
 	{ "dataplane", "port", K_VAL, "3478" },
@@ -58,10 +51,17 @@ static const struct ckey {
 	{ "logging", "log-level", K_LOGLEVEL, "(EAL default; perc.mdd.*: info)" },
 	{ "logging", "syslog", K_SYSLOG, "(EAL default: daemon)" },
 };
-#define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
 
-static const char *const sections[] = { "eal", "dataplane", "control", "kd", "metrics",
-					"logging" };
+static const char *const mdd_sections[] = { "eal", "dataplane", "control", "kd", "metrics",
+					    "logging", NULL };
+
+const struct mdd_config_schema mdd_config_schema = {
+	.prog = "perc-mdd", .keys = mdd_keys, .n_keys = sizeof(mdd_keys) / sizeof(mdd_keys[0]),
+	.sections = mdd_sections, .eal = true,
+};
+
+#define N_KEYS (c->schema->n_keys)
+#define KEYS (c->schema->keys)
 
 /* the EAL's level names; it takes any prefix of them (err, emerg, crit) */
 static const char *const levels[] = { "emergency", "alert", "critical", "error", "warning",
@@ -151,33 +151,40 @@ next_word(const char **sp, bool comma, char *word, size_t wlen, char *err, size_
 }
 
 static int
-find_key(const char *name)
+find_key(const struct mdd_config *c, const char *name)
 {
 	for (int i = 0; i < N_KEYS; i++)
-		if (strcmp(keys[i].name, name) == 0)
+		if (strcmp(KEYS[i].name, name) == 0)
 			return i;
 	return -1;
 }
 
 static bool
-known_section(const char *s)
+known_section(const struct mdd_config *c, const char *s)
 {
-	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-		if (strcmp(sections[i], s) == 0)
+	for (int i = 0; c->schema->sections[i] != NULL; i++)
+		if (strcmp(c->schema->sections[i], s) == 0)
 			return true;
 	return false;
 }
 
-/* "a, b, c": the keys of a section, for the messages */
+/* "[a], [b] and [c]" or "x, y, z": sections or the keys of one, for the messages */
 static void
-section_keys(const char *sect, char *buf, size_t len)
+names(const struct mdd_config *c, const char *sect, char *buf, size_t len)
 {
 	size_t n = 0;
 
 	buf[0] = 0;
+	if (sect == NULL) {
+		for (int i = 0; c->schema->sections[i] != NULL && n < len; i++)
+			n += (size_t)snprintf(buf + n, len - n, "%s[%s]",
+					      i == 0 ? "" : c->schema->sections[i + 1] ? ", " :
+					      " and ", c->schema->sections[i]);
+		return;
+	}
 	for (int i = 0; i < N_KEYS && n < len; i++)
-		if (strcmp(keys[i].sect, sect) == 0)
-			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", keys[i].name);
+		if (strcmp(KEYS[i].sect, sect) == 0)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", KEYS[i].name);
 }
 
 static int
@@ -300,10 +307,10 @@ read_file(FILE *f, struct mdd_config *c, char *err, size_t errlen)
 			}
 			*e = 0;
 			snprintf(sect, sizeof(sect), "%s", trim(l + 1));
-			if (!known_section(sect)) {
-				snprintf(err, errlen, "%s:%d: unknown section [%s]: perc-mdd reads "
-					 "[eal], [dataplane], [control], [kd], [metrics] and [logging]",
-					 path, line, sect);
+			if (!known_section(c, sect)) {
+				names(c, NULL, list, sizeof(list));
+				snprintf(err, errlen, "%s:%d: unknown section [%s]: %s reads %s", path,
+					 line, sect, c->schema->prog, list);
 				return -1;
 			}
 			continue;
@@ -318,20 +325,20 @@ read_file(FILE *f, struct mdd_config *c, char *err, size_t errlen)
 		val = trim(eq + 1);
 		if (sect[0] == 0) {
 			snprintf(err, errlen, "%s:%d: '%s' before any section: put it under its "
-				 "section, e.g. [dataplane]", path, line, key);
+				 "section, e.g. [%s]", path, line, key, c->schema->sections[0]);
 			return -1;
 		}
-		k = find_key(key);
+		k = find_key(c, key);
 		if (k < 0) {
-			section_keys(sect, list, sizeof(list));
+			names(c, sect, list, sizeof(list));
 			snprintf(err, errlen, "%s:%d: unknown [%s] key '%s' (the keys are the long "
-				 "options of perc-mdd --help; [%s] takes %s)", path, line, sect, key,
-				 sect, list);
+				 "options of %s --help; [%s] takes %s)", path, line, sect, key,
+				 c->schema->prog, sect, list);
 			return -1;
 		}
-		if (strcmp(keys[k].sect, sect) != 0) {
+		if (strcmp(KEYS[k].sect, sect) != 0) {
 			snprintf(err, errlen, "%s:%d: '%s' belongs in [%s], not [%s]: move it", path,
-				 line, key, keys[k].sect, sect);
+				 line, key, KEYS[k].sect, sect);
 			return -1;
 		}
 		for (int i = 0; i < c->n_ent; i++)
@@ -367,7 +374,7 @@ mark_overrides(struct mdd_config *c, int app)
 		a += 2;
 		n = strcspn(a, "=");
 		for (k = 0; k < N_KEYS; k++)
-			if (strlen(keys[k].name) == n && strncmp(keys[k].name, a, n) == 0)
+			if (strlen(KEYS[k].name) == n && strncmp(KEYS[k].name, a, n) == 0)
 				break;
 		for (int e = 0; k < N_KEYS && e < c->n_ent; e++)
 			if (c->ent[e].key == k)
@@ -380,7 +387,7 @@ static int
 emit(struct mdd_config *c, const struct mdd_config_entry *e, bool eal, mdd_config_check_fn check,
      char *err, size_t errlen)
 {
-	const struct ckey *k = &keys[e->key];
+	const struct mdd_config_key *k = &KEYS[e->key];
 	const char *s = e->val;
 	char word[1024], opt[80], why[400];
 	int r;
@@ -458,10 +465,20 @@ int
 mdd_config_load(const char *path, const char *prog, int xargc, char **xargv,
 		mdd_config_check_fn check, struct mdd_config *c, char *err, size_t errlen)
 {
+	return mdd_config_load_schema(&mdd_config_schema, path, prog, xargc, xargv, check, c, err,
+				      errlen);
+}
+
+int
+mdd_config_load_schema(const struct mdd_config_schema *schema, const char *path,
+		       const char *prog, int xargc, char **xargv, mdd_config_check_fn check,
+		       struct mdd_config *c, char *err, size_t errlen)
+{
 	FILE *f = fopen(path, "r");
 	int rc = -1, app = xargc, eal_end = xargc, r;
 
 	memset(c, 0, sizeof(*c));
+	c->schema = schema;
 	c->path = path;
 	c->xargc = xargc;
 	c->xargv = xargv;
@@ -472,12 +489,14 @@ mdd_config_load(const char *path, const char *prog, int xargc, char **xargv,
 	}
 	if (read_file(f, c, err, errlen) != 0)
 		goto out;
-	for (int i = 0; i < xargc; i++)
+	for (int i = 0; schema->eal && i < xargc; i++)
 		if (strcmp(xargv[i], "--") == 0) {
 			eal_end = i;
 			app = i + 1;
 			break;
 		}
+	if (!schema->eal)
+		app = eal_end = 0;
 	mark_overrides(c, app);
 	/* prog, the file's EAL words, the command line's, "--", the options */
 	if (push(c, prog) != 0)
@@ -493,7 +512,7 @@ mdd_config_load(const char *path, const char *prog, int xargc, char **xargv,
 		for (int i = pass == 0 ? 0 : app; i < (pass == 0 ? eal_end : xargc); i++)
 			if (push(c, xargv[i]) != 0)
 				goto nomem;
-		if (pass == 0 && push(c, "--") != 0)
+		if (pass == 0 && schema->eal && push(c, "--") != 0)
 			goto nomem;
 	}
 	rc = 0;
@@ -510,9 +529,9 @@ out:
 void
 mdd_config_summary(const struct mdd_config *c, FILE *out)
 {
-	int app = c->xargc;
+	int app = c->schema->eal ? c->xargc : 0;
 
-	for (int i = 0; i < c->xargc; i++)
+	for (int i = 0; c->schema->eal && i < c->xargc; i++)
 		if (strcmp(c->xargv[i], "--") == 0) {
 			app = i + 1;
 			break;
@@ -525,18 +544,18 @@ mdd_config_summary(const struct mdd_config *c, FILE *out)
 			if (c->ent[i].key == k)
 				e = &c->ent[i];
 		/* an option after "--" wins over the file */
-		if (keys[k].kind == K_VAL || keys[k].kind == K_LIST || keys[k].kind == K_FLAG) {
-			size_t n = strlen(keys[k].name);
+		if (KEYS[k].kind == K_VAL || KEYS[k].kind == K_LIST || KEYS[k].kind == K_FLAG) {
+			size_t n = strlen(KEYS[k].name);
 
 			for (int i = app; i < c->xargc; i++) {
 				const char *a = c->xargv[i];
 
-				if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, keys[k].name, n) != 0 ||
+				if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, KEYS[k].name, n) != 0 ||
 				    (a[2 + n] != 0 && a[2 + n] != '='))
 					continue;
-				fprintf(out, "%-10s %-16s = %s  (command line)\n", keys[k].sect,
-					keys[k].name, a[2 + n] == '=' ? a + 3 + n :
-					keys[k].kind == K_FLAG ? "true" :
+				fprintf(out, "%-10s %-16s = %s  (command line)\n", KEYS[k].sect,
+					KEYS[k].name, a[2 + n] == '=' ? a + 3 + n :
+					KEYS[k].kind == K_FLAG ? "true" :
 					i + 1 < c->xargc ? c->xargv[i + 1] : "");
 				shown++;
 			}
@@ -544,10 +563,10 @@ mdd_config_summary(const struct mdd_config *c, FILE *out)
 		if (shown)
 			continue;
 		if (e != NULL)
-			fprintf(out, "%-10s %-16s = %s  (%s:%d)\n", keys[k].sect, keys[k].name, e->val,
+			fprintf(out, "%-10s %-16s = %s  (%s:%d)\n", KEYS[k].sect, KEYS[k].name, e->val,
 				c->path, e->line);
 		else
-			fprintf(out, "%-10s %-16s = %s\n", keys[k].sect, keys[k].name, keys[k].def);
+			fprintf(out, "%-10s %-16s = %s\n", KEYS[k].sect, KEYS[k].name, KEYS[k].def);
 	}
 	if (app > 0 && strcmp(c->xargv[0], "--") != 0) {
 		fprintf(out, "%-10s %-16s +", "eal", "args");

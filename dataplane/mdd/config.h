@@ -18,6 +18,36 @@
 /** Exit status for a bad configuration file (sysexits EX_CONFIG). */
 #define MDD_EX_CONFIG 78
 
+/** How a key becomes arguments. */
+enum mdd_config_kind {
+	MDD_CONFIG_ARGS,      /**< EAL words, split on blanks (quotes group) */
+	MDD_CONFIG_VAL,       /**< --key VALUE */
+	MDD_CONFIG_LIST,      /**< --key V for every item of a list (commas or blanks) */
+	MDD_CONFIG_FLAG,      /**< --key when true; true or false */
+	MDD_CONFIG_LOGLEVEL,  /**< EAL --log-level=ITEM for every item of a list */
+	MDD_CONFIG_SYSLOG,    /**< EAL --syslog=FACILITY */
+};
+
+/** A key of the file: its section, its long option, the default shown. */
+struct mdd_config_key {
+	const char *sect;
+	const char *name;
+	enum mdd_config_kind kind;
+	const char *def;
+};
+
+/** A program's file: its keys and sections, and whether it has EAL arguments. */
+struct mdd_config_schema {
+	const char *prog;                /**< for the messages: "perc-mdd" */
+	const struct mdd_config_key *keys;
+	int n_keys;
+	const char *const *sections;     /**< NULL-terminated */
+	bool eal;                        /**< vector "prog EAL -- OPTIONS", else "prog OPTIONS" */
+};
+
+/** perc-mdd's: [eal] [dataplane] [control] [kd] [metrics] [logging]. */
+extern const struct mdd_config_schema mdd_config_schema;
+
 /** One key = value line of the file. */
 struct mdd_config_entry {
 	int key;          /**< index into the key table */
@@ -31,6 +61,7 @@ struct mdd_config {
 	int argc;
 	char **argv;
 	int cap;
+	const struct mdd_config_schema *schema;
 	const char *path;
 	struct mdd_config_entry *ent;
 	int n_ent;
@@ -56,6 +87,14 @@ typedef int (*mdd_config_check_fn)(const char *opt, const char *val, char *err, 
  */
 int mdd_config_load(const char *path, const char *prog, int xargc, char **xargv,
 		    mdd_config_check_fn check, struct mdd_config *c, char *err, size_t errlen);
+
+/**
+ * The same for another program's schema. Without EAL (schema->eal false)
+ * the vector is { prog, options... } and all of xargv are options.
+ */
+int mdd_config_load_schema(const struct mdd_config_schema *schema, const char *path,
+			   const char *prog, int xargc, char **xargv, mdd_config_check_fn check,
+			   struct mdd_config *c, char *err, size_t errlen);
 
 /**
  * Whether s is HOST:PORT (IPv4, [IPv6] or, unless literal, a name; port
