@@ -3,6 +3,7 @@
  * perc-kd: the PERC Key Distributor. Options, the token and fingerprint
  * helpers, the roster API socket and the event loop (one thread, epoll).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -24,6 +25,8 @@
 
 #include "net.h"
 #include "perc/sdnotify.h"
+/* the configuration file reader perc-mdd uses (docs/configuration.md) */
+#include "../../dataplane/mdd/config.h"
 
 #define API_LINE_MAX 65536u
 #define MAX_ISSUER_KEYS 16
@@ -42,6 +45,7 @@ usage(FILE *f)
 {
 	fputs(
 "usage: perc-kd [options]            run the Key Distributor (foreground)\n"
+"       perc-kd --config FILE [--check-config] [options]\n"
 "       perc-kd token --issuer-key PRIVATE.pem --iss ISS --aud AUD --sub PARTICIPANT\n"
 "                     --conf CONFERENCE --cert ENDPOINT_CERT.pem [--ttl S] [--client-id ID]\n"
 "       perc-kd fingerprint --cert FILE\n"
@@ -58,6 +62,13 @@ usage(FILE *f)
 "  --ekt-ttl S              TTL sent in EKT_KEY (default 86400)\n"
 "  --events FILE            append one JSON line per event\n"
 "  --help                   this text\n"
+"  --config FILE            the options from an INI file (first on the line):\n"
+"                           [kd] cert key keepalive-timeout ekt-ttl events,\n"
+"                           [tunnel] listen mdd-ca, [api] api, [tokens]\n"
+"                           issuer-key (a list) issuer audience; options on\n"
+"                           the command line replace the file's. A bad file\n"
+"                           exits 78 with FILE:LINE (docs/configuration.md)\n"
+"  --check-config           with --config: check it, print the settings, exit\n"
 "SIGTERM / SIGINT: clean exit, keys zeroized. docs/kd.md has the roster API.\n", f);
 }
 
@@ -369,8 +380,9 @@ struct opts {
 	long keepalive_ms, ekt_ttl;
 };
 
+/* partial: one option of a configuration file, without the checks of the whole */
 static int
-parse_opts(int argc, char **argv, struct opts *o)
+parse_opts(int argc, char **argv, struct opts *o, bool partial)
 {
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, 'l' }, { "cert", required_argument, NULL, 'c' },
@@ -388,6 +400,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->api = "/run/perc-kd.sock";
 	o->keepalive_ms = 3000;
 	o->ekt_ttl = 86400;
+	optind = 1;  /* parsed again for every key of a configuration file */
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->listen = optarg; break;
@@ -431,6 +444,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "perc-kd: unexpected argument %s; see --help\n", argv[optind]);
 		return 2;
 	}
+	if (partial)
+		return 0;
 	if (o->cert == NULL || o->key == NULL || o->mdd_ca == NULL || o->n_issuer_keys == 0 ||
 	    o->iss == NULL || o->aud == NULL) {
 		fprintf(stderr, "perc-kd: --cert, --key, --mdd-ca, --issuer-key, --issuer and "
@@ -507,6 +522,118 @@ run_loop(struct kd *kd, struct kd_net *net)
 	}
 }
 
+/* ---- --config FILE ---- */
+
+static const struct mdd_config_key kd_keys[] = {
+	{ "kd", "cert", MDD_CONFIG_VAL, "(none; required)" },
+	{ "kd", "key", MDD_CONFIG_VAL, "(none; required)" },
+	{ "kd", "keepalive-timeout", MDD_CONFIG_VAL, "3000" },
+	{ "kd", "ekt-ttl", MDD_CONFIG_VAL, "86400" },
+	{ "kd", "events", MDD_CONFIG_VAL, "(none)" },
+	{ "tunnel", "listen", MDD_CONFIG_VAL, "127.0.0.1:4443" },
+	{ "tunnel", "mdd-ca", MDD_CONFIG_VAL, "(none; required)" },
+	{ "api", "api", MDD_CONFIG_VAL, "/run/perc-kd.sock" },
+	{ "tokens", "issuer-key", MDD_CONFIG_LIST, "(none; required)" },
+	{ "tokens", "issuer", MDD_CONFIG_VAL, "(none; required)" },
+	{ "tokens", "audience", MDD_CONFIG_VAL, "(none; required)" },
+};
+static const char *const kd_sections[] = { "kd", "tunnel", "api", "tokens", NULL };
+static const struct mdd_config_schema kd_schema = {
+	.prog = "perc-kd", .keys = kd_keys, .n_keys = sizeof(kd_keys) / sizeof(kd_keys[0]),
+	.sections = kd_sections, .eal = false,
+};
+
+/* one value of the file: the command line's parser, files that must be there,
+ * the listener's address as kd_net_listen takes it */
+static int
+check_opt(const char *opt, const char *val, char *err, size_t errlen)
+{
+	char *av[4] = { (char *)(uintptr_t)"perc-kd", (char *)(uintptr_t)opt,
+			(char *)(uintptr_t)val, NULL };
+	struct opts o;
+	struct in_addr a;
+	char host[64];
+	const char *colon;
+	FILE *f;
+
+	if (strcmp(opt, "--cert") == 0 || strcmp(opt, "--key") == 0 ||
+	    strcmp(opt, "--mdd-ca") == 0 || strcmp(opt, "--issuer-key") == 0) {
+		f = fopen(val, "r");
+		if (f == NULL) {
+			snprintf(err, errlen, "%s %s: %s (give a readable file)", opt, val,
+				 strerror(errno));
+			return -1;
+		}
+		fclose(f);
+		return 0;
+	}
+	if (strcmp(opt, "--listen") == 0) {
+		colon = strrchr(val, ':');
+		if (colon == NULL || (size_t)(colon - val) >= sizeof(host) || colon[1] == 0 ||
+		    strspn(colon + 1, "0123456789") != strlen(colon + 1) || atol(colon + 1) > 65535)
+			goto bad_listen;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - val), val);
+		if (inet_pton(AF_INET, host, &a) != 1)
+			goto bad_listen;
+		return 0;
+	}
+	if (strcmp(opt, "--api") == 0 &&
+	    strlen(val) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+		snprintf(err, errlen, "--api %s: a Unix socket path is at most %zu bytes", val,
+			 sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+		return -1;
+	}
+	/* parse_opts says what is wrong on stderr */
+	if (parse_opts(3, av, &o, true) != 0) {
+		snprintf(err, errlen, "%s '%s' refused (the reason is above)", opt, val);
+		return -1;
+	}
+	return 0;
+bad_listen:
+	snprintf(err, errlen, "--listen '%s' is not IPv4:PORT (e.g. 127.0.0.1:4443)", val);
+	return -1;
+}
+
+/*
+ * "perc-kd --config FILE [--check-config] [options]": the file and the rest
+ * of the command line into cfg. Returns -1 to go on with cfg's vector, or
+ * the exit status.
+ */
+static int
+config_argv(int argc, char **argv, struct mdd_config *cfg)
+{
+	char err[512];
+	bool check = false;
+	struct opts o;
+	int n = 3, rc;
+
+	if (argc < 3) {
+		fprintf(stderr, "perc-kd: --config needs a FILE (docs/configuration.md)\n");
+		return 2;
+	}
+	for (int i = 3; i < argc; i++)
+		if (strcmp(argv[i], "--check-config") == 0)
+			check = true;
+		else
+			argv[n++] = argv[i];
+	argv[n] = NULL;
+	if (mdd_config_load_schema(&kd_schema, argv[2], argv[0], n - 3, argv + 3, check_opt, cfg,
+				   err, sizeof(err)) != 0) {
+		fprintf(stderr, "perc-kd: %s\n", err);
+		return MDD_EX_CONFIG;
+	}
+	if (!check)
+		return -1;
+	rc = parse_opts(cfg->argc, cfg->argv, &o, false);
+	if (rc != 0) {
+		fprintf(stderr, "perc-kd: %s: not valid (exit %d)\n", argv[2], MDD_EX_CONFIG);
+		return MDD_EX_CONFIG;
+	}
+	printf("perc-kd: %s is valid; the effective settings:\n", argv[2]);
+	mdd_config_summary(cfg, stdout);
+	return 0;
+}
+
 static int
 daemon_main(int argc, char **argv)
 {
@@ -515,12 +642,24 @@ daemon_main(int argc, char **argv)
 	struct opts o;
 	struct sigaction sa;
 	struct rlimit rl = { 0, 0 };
+	struct mdd_config cfg = { 0 };
 	int rc;
 	size_t i;
 
-	rc = parse_opts(argc, argv, &o);
-	if (rc != 0)
+	if (argc >= 2 && strcmp(argv[1], "--config") == 0) {
+		rc = config_argv(argc, argv, &cfg);
+		if (rc >= 0) {
+			mdd_config_free(&cfg);
+			return rc;
+		}
+		argc = cfg.argc;
+		argv = cfg.argv;
+	}
+	rc = parse_opts(argc, argv, &o, false);
+	if (rc != 0) {
+		mdd_config_free(&cfg);
 		return rc == 1 ? 0 : rc;
+	}
 	/* no core files: keys are in memory (the arena is also MADV_DONTDUMP) */
 	setrlimit(RLIMIT_CORE, &rl);
 	/* OpenSSL's own secrets (private keys) in its locked, undumped heap */
@@ -577,6 +716,7 @@ out:
 		close(net.epfd);
 	CRYPTO_secure_malloc_done();
 	kd_log(rc == 0 ? "stopped" : "not started: see the line above");
+	mdd_config_free(&cfg);
 	return rc;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -43,7 +44,7 @@
 
 static const char usage_text[] =
 	"usage: perc-mdd [EAL options] -- [options]\n"
-	"       perc-mdd --config FILE\n"
+	"       perc-mdd --config FILE [--check-config] [EAL options] [-- [options]]\n"
 	"\n"
 	"The PERC Media Distribution Device: forwards double-encrypted SRTP (RFC 8723)\n"
 	"and plain SRTP between the endpoints of each conference, opening and re-sealing\n"
@@ -99,10 +100,18 @@ static const char usage_text[] =
 	"  The API ops drain, limits, log_level, stats_interval, metrics and\n"
 	"  conference_stats change and read these while running (mddctl).\n"
 	"\n"
-	"--config FILE reads everything from an INI file: [eal] 'args = ...' lines\n"
-	"hold the EAL arguments, [dataplane] holds the options above by their long\n"
-	"names ('addr = 192.0.2.1', 'udp-csum = true'). A bad file exits with 78 and\n"
-	"the line. Example: docs/perc-mdd.conf.example.\n"
+	"configuration file (docs/configuration.md):\n"
+	"  --config FILE        read everything from an INI file: [eal] 'args = ...'\n"
+	"                       (the EAL arguments), [dataplane], [control], [kd],\n"
+	"                       [metrics] hold the options above by their long names\n"
+	"                       ('addr = 192.0.2.1', 'udp-csum = true'), [logging]\n"
+	"                       'log-level = perc.mdd.*:debug' and 'syslog = daemon'\n"
+	"                       (the EAL's). Options after -- on the command line\n"
+	"                       replace the file's; EAL options are added after its.\n"
+	"  --check-config       with --config: check the file and every value (files\n"
+	"                       that must exist, addresses), print the effective\n"
+	"                       settings, start nothing; exit 0, or 78 with FILE:LINE.\n"
+	"  A bad file exits with 78 and the line. Example: docs/perc-mdd.conf.example.\n"
 	"\n"
 	"SIGHUP reads the provisioning file again: conferences added to or removed from\n"
 	"it are added and removed, changed keys of running endpoints are replaced\n"
@@ -124,6 +133,9 @@ struct opts {
 };
 
 static volatile sig_atomic_t reload_requested;
+/* fail() writes here instead of stderr while a file's value is checked */
+static char *fail_buf;
+static size_t fail_len;
 
 static void
 on_signal(int sig)
@@ -139,6 +151,12 @@ fail(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (fail_buf != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(fail_buf, fail_len, fmt, ap);
+		va_end(ap);
+		return -1;
+	}
 	fprintf(stderr, "perc-mdd: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -147,8 +165,9 @@ fail(const char *fmt, ...)
 	return -1;
 }
 
+/* partial: one option of a configuration file, without the checks of the whole */
 static int
-parse_opts(int argc, char **argv, struct opts *o)
+parse_opts(int argc, char **argv, struct opts *o, bool partial)
 {
 	static const struct option lo[] = {
 		{ "addr", required_argument, NULL, 'a' },
@@ -282,6 +301,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		return fail("unexpected argument '%s'", argv[optind]);
+	if (partial)
+		return 0;
 	if (g_mdd.n_addrs == 0)
 		return fail("%s", "no media address: give --addr IP (the address endpoints send to)");
 	if (o->provision == NULL && o->cp.api_path == NULL)
@@ -406,6 +427,164 @@ drain_ring(struct rte_ring *r)
 		rte_pktmbuf_free(p);
 }
 
+/* ---- --config FILE (config.c) ---------------------------------------------- */
+
+/* a file that must be there and readable (certificates, provisioning) */
+static int
+check_readable(const char *opt, const char *val, char *err, size_t errlen)
+{
+	FILE *f = fopen(val, "r");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s %s: %s (give a readable file)", opt, val, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * One value of the file, checked by the parser of the command line
+ * (parse_opts, mdd_ops_args) and, for files and addresses, a little more.
+ */
+static int
+check_opt(const char *opt, const char *val, char *err, size_t errlen)
+{
+	char *av[4] = { (char *)(uintptr_t)"perc-mdd", (char *)(uintptr_t)opt,
+			(char *)(uintptr_t)val, NULL };
+	int ac = val != NULL ? 3 : 2, r;
+	unsigned n_addrs = g_mdd.n_addrs;
+	struct opts o = { 0 };
+	double si;
+
+	if (strcmp(opt, "--preflight") == 0 || strcmp(opt, "--no-preflight") == 0)
+		return 0;
+	if (strcmp(opt, "--provision") == 0 || strncmp(opt, "--kd-", 5) == 0)
+		return check_readable(opt, val, err, errlen);
+	if (strcmp(opt, "--kd") == 0)
+		return mdd_config_hostport(opt, val, false, err, errlen);
+	if (strcmp(opt, "--api") == 0 &&
+	    strlen(val) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+		snprintf(err, errlen, "--api %s: a Unix socket path is at most %zu bytes", val,
+			 sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+		return -1;
+	}
+	if (strcmp(opt, "--metrics") == 0 && strcmp(val, "off") != 0 &&
+	    mdd_config_hostport(opt, val, true, err, errlen) != 0)
+		return -1;
+	if (strcmp(opt, "--capture-dir") == 0) {
+		/* mdd_capture_args says what is wrong on stderr */
+		if (mdd_capture_args(&ac, av) != 0) {
+			snprintf(err, errlen, "%s '%s' refused (the reason is above)", opt, val);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(opt, "--metrics") == 0 || strcmp(opt, "--limits") == 0) {
+		/* mdd_ops_args says what is wrong on stderr */
+		if (mdd_ops_args(&ac, av, &si) != 0) {
+			snprintf(err, errlen, "%s '%s' refused (the reason is above)", opt, val);
+			return -1;
+		}
+		return 0;
+	}
+	fail_buf = err;
+	fail_len = errlen;
+	r = parse_opts(ac, av, &o, true);
+	fail_buf = NULL;
+	g_mdd.n_addrs = n_addrs;
+	return r;
+}
+
+/* --check-config: the whole of the options as the run would take them */
+static int
+check_config(const struct mdd_config *cfg, int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct prov prov;
+	struct prov_error perr;
+	char **app;
+	int n = 1, sep = argc;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			sep = i;
+			break;
+		}
+	app = calloc((size_t)argc + 1, sizeof(*app));
+	if (app == NULL)
+		return 2;
+	app[0] = argv[0];
+	for (int i = sep + 1; i < argc; i++)
+		app[n++] = argv[i];
+	if (mdd_ops_args(&n, app, &o.stats_interval) != 0 || mdd_capture_args(&n, app) != 0 ||
+	    parse_opts(n, app, &o, false) != 0)
+		goto bad;
+	if (o.provision != NULL) {
+		if (prov_load(o.provision, &prov, &perr) != 0) {
+			fprintf(stderr, "perc-mdd: %s\n", perr.msg);
+			goto bad;
+		}
+		prov_free(&prov);
+	}
+	if (o.cp.kd != NULL && (o.cp.kd_cert == NULL || o.cp.kd_key == NULL || o.cp.kd_ca == NULL)) {
+		fprintf(stderr, "perc-mdd: kd needs kd-cert, kd-key and kd-ca ([kd] section)\n");
+		goto bad;
+	}
+	free(app);
+	printf("perc-mdd: %s is valid; the effective settings:\n", cfg->path);
+	mdd_config_summary(cfg, stdout);
+	return 0;
+bad:
+	free(app);
+	fprintf(stderr, "perc-mdd: %s: not valid (exit %d)\n", cfg->path, MDD_EX_CONFIG);
+	return MDD_EX_CONFIG;
+}
+
+/*
+ * "--config FILE [--check-config] [EAL] [-- OPTIONS]": the file and the rest
+ * of the command line into cfg, *argv pointing at a copy of its vector (the
+ * EAL rewrites entries). Returns -1 to go on, or the exit status.
+ */
+static int
+config_argv(int *argc, char ***argv, struct mdd_config *cfg, char ***eal_argv,
+	    enum mdd_preflight_mode *pf)
+{
+	char **v = *argv, err[512];
+	bool check = false;
+	int n = 3, i;
+	enum mdd_preflight_mode fpf;
+
+	if (*argc < 3) {
+		fprintf(stderr, "perc-mdd: --config needs a FILE (docs/configuration.md)\n");
+		return 2;
+	}
+	/* --check-config among the EAL arguments: take it out */
+	for (i = 3; i < *argc && strcmp(v[i], "--") != 0; i++)
+		if (strcmp(v[i], "--check-config") == 0)
+			check = true;
+		else
+			v[n++] = v[i];
+	for (; i < *argc; i++)
+		v[n++] = v[i];
+	v[n] = NULL;
+	if (mdd_config_load(v[2], v[0], n - 3, v + 3, check_opt, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "perc-mdd: %s\n", err);
+		return MDD_EX_CONFIG;
+	}
+	*eal_argv = malloc(((size_t)cfg->argc + 1) * sizeof(**eal_argv));
+	if (*eal_argv == NULL)
+		return 2;
+	memcpy(*eal_argv, cfg->argv, ((size_t)cfg->argc + 1) * sizeof(**eal_argv));
+	*argc = cfg->argc;
+	*argv = *eal_argv;
+	/* preflight / no-preflight of the file */
+	fpf = mdd_preflight_mode(argc, *argv);
+	if (*pf == MDD_PREFLIGHT_RUN || fpf == MDD_PREFLIGHT_ONLY)
+		*pf = fpf;
+	return check ? check_config(cfg, *argc, *argv) : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -434,24 +613,20 @@ main(int argc, char **argv)
 	/* issue 6: --preflight / --no-preflight, also after --config FILE */
 	pf = mdd_preflight_mode(&argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "--config") == 0) {
-		if (argc != 3) {
-			fprintf(stderr, "perc-mdd: --config FILE takes nothing else\n");
-			return 2;
-		}
-		if (mdd_config_load(argv[2], argv[0], &cfg, err, sizeof(err)) != 0) {
-			fprintf(stderr, "perc-mdd: %s\n", err);
-			return MDD_EX_CONFIG;
-		}
-		/* EAL rewrites entries of the vector it parses: give it a copy of
-		 * the pointers and free the strings through cfg */
-		eal_argv = malloc(((size_t)cfg.argc + 1) * sizeof(*eal_argv));
-		if (eal_argv == NULL) {
+		int r = config_argv(&argc, &argv, &cfg, &eal_argv, &pf);
+
+		if (r >= 0) {
 			mdd_config_free(&cfg);
-			return 2;
+			free(eal_argv);
+			return r;
 		}
-		memcpy(eal_argv, cfg.argv, ((size_t)cfg.argc + 1) * sizeof(*eal_argv));
-		argc = cfg.argc;
-		argv = eal_argv;
+	} else {
+		for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+			if (strcmp(argv[i], "--check-config") == 0) {
+				fprintf(stderr, "perc-mdd: --check-config checks a file: give "
+						"--config FILE first\n");
+				return 2;
+			}
 	}
 	/* issue 6: pre-flight checks, before the EAL takes anything */
 	{
@@ -480,7 +655,7 @@ main(int argc, char **argv)
 		goto out_eal;
 	if (mdd_capture_args(&argc, argv) != 0)
 		goto out_eal;
-	if (parse_opts(argc, argv, &o) != 0)
+	if (parse_opts(argc, argv, &o, false) != 0)
 		goto out_eal;
 	if (o.provision != NULL && prov_load(o.provision, &prov, &perr) != 0) {
 		fprintf(stderr, "perc-mdd: %s\n", perr.msg);
