@@ -8,7 +8,11 @@
 #  2. the check can fail: the same measurement against a calibration whose
 #     cycles are 1.5 x too high (a 33 % too low per-core rate) is refused,
 #     and so is one whose cycles are 0.7 x (43 % too high a rate).
-# A timing check on a shared VM: skipped (77) unless PERC_PERF_CHECKS=1.
+# A timing check: noise on a shared machine only adds cycles, and one
+# measurement in 12 came out of tolerance on this 2-CPU VM under another
+# engineer's load average of 5 to 8, so a second measurement is taken when
+# the first is outside 15 %; a wrong model fails both (step 2 shows the
+# check refuses a calibration 1.5 x or 0.7 x off).
 #
 #   test_capacity_prediction_ndr.sh SOURCE_ROOT BUILD_ROOT WORK_DIR
 set -euo pipefail
@@ -19,11 +23,16 @@ mkdir -p "$work"
 check=$src/perf/check_prediction_ndr.sh
 
 echo "== 1. prediction against the harness"
-rc=0
-"$check" --build "$build" --keep "$work/run" --opt-in || rc=$?
-[[ $rc == 77 ]] && exit 77
+for attempt in 1 2; do
+	rc=0
+	rm -rf "$work/run"
+	"$check" --build "$build" --keep "$work/run" || rc=$?
+	[[ $rc == 77 ]] && exit 77
+	[[ $rc == 0 ]] && break
+	echo "attempt $attempt: perf/check_prediction_ndr.sh exited $rc"
+done
 if [[ $rc != 0 ]]; then
-	echo "FAIL: perf/check_prediction_ndr.sh exited $rc (trials in $work/run)"
+	echo "FAIL: perf/check_prediction_ndr.sh exited $rc twice (trials in $work/run)"
 	exit 1
 fi
 
