@@ -70,3 +70,27 @@ perc_build() {
 	perc_log "building"
 	ninja -C "$PERC_BUILD" >/dev/null || { ninja -C "$PERC_BUILD"; perc_die "build failed"; }
 }
+
+# promtool (Prometheus' format checker) for the metrics test. It ships only
+# in Debian's prometheus package, which would also install and start a
+# Prometheus server; so the package is downloaded and promtool alone is
+# taken out of it into the build directory (PERC_PROMTOOL). A host without
+# apt access runs the test with its own format check only (it says so).
+perc_promtool() {
+	local dir=$PERC_BUILD/.promtool tmp
+	if command -v promtool >/dev/null 2>&1; then
+		return 0
+	fi
+	if [ ! -x "$dir/usr/bin/promtool" ]; then
+		tmp=$(mktemp -d)
+		if (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1) &&
+			dpkg-deb -x "$tmp"/prometheus_*.deb "$dir" 2>/dev/null; then
+			perc_log "promtool taken out of Debian's prometheus package into $dir"
+		else
+			perc_log "promtool: could not download Debian's prometheus package; the metrics test uses its own format check"
+		fi
+		rm -rf "$tmp"
+	fi
+	[ -x "$dir/usr/bin/promtool" ] && export PERC_PROMTOOL=$dir/usr/bin/promtool
+	return 0
+}
