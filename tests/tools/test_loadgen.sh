@@ -92,13 +92,18 @@ else
 	timeout 60 "$LG" --no-pci --no-huge -m 512 --file-prefix lggen$$ --lcores 0@0 \
 		--vdev "net_memif0,role=client,socket=$sock,socket-abstract=no,rsize=14" -- \
 		--conferences 2 --size 3 --media mix --seed 5 --rate 2000 --duration 1 \
-		--drain-ms 1500 --max-loss 0 --json "$T/e2e-result.json" > "$T/lg.out" 2> "$T/lg.err"
+		--rtcp-interval-ms 100 --drain-ms 1500 --max-loss 0 --json "$T/e2e-result.json" > "$T/lg.out" 2> "$T/lg.err"
 	r=$?
 	kill -INT "$mdd"; wait "$mdd"
 	if [ $r = 0 ]; then ok; else bad "end-to-end rc $r"; tail -5 "$T/lg.err" "$T/mdd.log"; fi
 	# priming copies reach only members the MDD has seen send already
 	# (it learns next hops from their first frames): 12 to 24 of them
 	[ -f "$T/e2e-result.json" ] && jcheck "$T/e2e-result.json" 'j["tx"]["sent"] >= 1500 and j["rx"]["ok"] == j["expected"] == j["tx"]["sent"] * 2 and j["errors"] == 0 and 12 <= j["rx"]["priming"] <= 24'
+	# SRTCP (hop by hop, every 500 ms per endpoint, from the measured phase
+	# on): perc-mdd sends SR + SDES to every other member and a compound
+	# with a PLI / NACK to the media sender alone; every copy that routing
+	# gives arrives, opens with the receiver's HBH key and is fresh
+	[ -f "$T/e2e-result.json" ] && jcheck "$T/e2e-result.json" 'j["rtcp"]["sent"] >= 6 and j["rtcp"]["not_sent"] == 0 and j["rtcp"]["feedback"] > 0 and j["rtcp"]["received"] == j["rtcp"]["expected"] == 2 * j["rtcp"]["sent"] - j["rtcp"]["feedback"] and j["rtcp"]["lost"] == 0 and j["rtcp"]["fail"] == j["rtcp"]["replay"] == j["rtcp"]["misrouted"] == 0'
 	# a second run against a MDD with other keys: nothing may open
 	"$LG" --write-provision "$T/other.json" --conferences 2 --size 3 --media mix --seed 6
 	# a fresh socket: a server that died leaves its socket file behind

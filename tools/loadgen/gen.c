@@ -6,9 +6,11 @@
  * two frames on the wire are alike and the MDD's replay check never
  * fires. Also the reference hop the unit test and --loopback use.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lg.h"
+#include "perc/rtcp.h"
 #include "perc/rtp.h"
 
 static uint16_t
@@ -161,4 +163,154 @@ lg_ref_hop(struct lg_world *w, const uint8_t *in, uint32_t in_len, unsigned rpos
 	write_l2l4(out, rep->mac, w->o.mdd_mac, w->o.mdd_ip, rep->ip, w->o.mdd_port, rep->port,
 		   olen);
 	return LG_L2L4 + olen;
+}
+
+/* SR without report blocks + SDES with one CNAME chunk */
+static uint32_t
+sr_sdes(const struct lg_world *w, const struct lg_endpoint *ep, uint8_t *b)
+{
+	const struct lg_stream *s = &w->streams[ep->first_stream];
+	uint32_t ssrc = s->ssrc, n = 0;
+	int cl;
+
+	b[0] = 0x80;
+	b[1] = PERC_RTCP_SR;
+	lg_put16(b + 2, 6);
+	lg_put32(b + 4, ssrc);
+	lg_put32(b + 8, 3900000000u + ep->rtcp_n / 2);     /* NTP seconds */
+	lg_put32(b + 12, (ep->rtcp_n & 1) ? 0x80000000u : 0); /* NTP fraction */
+	lg_put32(b + 16, s->ts);
+	lg_put32(b + 20, s->sent);
+	lg_put32(b + 24, s->sent * s->payload);
+	n = 28;
+	/* SDES: header, SSRC, CNAME item, end item, padded to 32 bits */
+	memset(b + n, 0, 4 + 4 + 2 + 32 + 4);
+	cl = snprintf((char *)b + n + 10, 32, "lg%u@perc.test", (unsigned)(ep - w->eps));
+	b[n] = 0x81;
+	b[n + 1] = PERC_RTCP_SDES;
+	lg_put32(b + n + 4, ssrc);
+	b[n + 8] = 1;
+	b[n + 9] = (uint8_t)cl;
+	{
+		uint32_t sl = (4 + 2 + (uint32_t)cl + 1 + 3) & ~3u;
+
+		lg_put16(b + n + 2, (uint16_t)(sl / 4));
+		n += 4 + sl;
+	}
+	return n;
+}
+
+uint32_t
+lg_build_rtcp(struct lg_world *w, unsigned e, bool fb, uint8_t *frame, uint32_t cap,
+	      unsigned *copies)
+{
+	struct lg_endpoint *ep = &w->eps[e];
+	uint8_t *b = frame + LG_L2L4;
+	uint32_t n;
+
+	if (e >= w->n_eps || cap < LG_L2L4 + 160)
+		return 0;
+	n = sr_sdes(w, ep, b);
+	*copies = w->o.size - 1;
+	if (fb && w->o.size > 1 && ep->rtcp_n % 4 == 3) {
+		/* feedback about the next member's first SSRC: PLI, or a NACK
+		 * of its last packet every other time */
+		const struct lg_endpoint *to =
+			&w->eps[ep->conf * w->o.size + (ep->pos + 1) % w->o.size];
+		const struct lg_stream *ts = &w->streams[to->first_stream];
+		bool pli = ep->rtcp_n % 8 == 3;
+
+		b[n] = 0x81;
+		b[n + 1] = pli ? PERC_RTCP_PSFB : PERC_RTCP_RTPFB;
+		lg_put16(b + n + 2, pli ? 2 : 3);
+		lg_put32(b + n + 4, w->streams[ep->first_stream].ssrc);
+		lg_put32(b + n + 8, ts->ssrc);
+		n += 12;
+		if (!pli) {
+			lg_put16(b + n, (uint16_t)(ts->index - 1));
+			lg_put16(b + n + 2, 0);
+			n += 4;
+		}
+		*copies = 1;
+	}
+	{
+		struct perc_op op = {
+			.key = &ep->send.outer, .src = b, .dst = b, .len = n,
+			.cap = cap - LG_L2L4, .type = PERC_OP_RTCP_PROTECT,
+			.flags = PERC_OPF_INDEX, .index = ep->rtcp_index,
+		};
+
+		if (perc_engine_run1(w->eng, &op) != PERC_R_OK)
+			return 0;
+		n = op.len;
+	}
+	ep->rtcp_index = (ep->rtcp_index + 1) & 0x7fffffffu;
+	ep->rtcp_n++;
+	write_l2l4(frame, w->o.mdd_mac, ep->mac, ep->ip, w->o.mdd_ip, ep->port, w->o.mdd_port, n);
+	return LG_L2L4 + n;
+}
+
+int
+lg_rtcp_target(const struct lg_world *w, const uint8_t *rtcp, uint32_t len)
+{
+	struct perc_rtcp_pkt p[PERC_RTCP_MAX_PKTS];
+	int n = perc_rtcp_parse(rtcp, len, p, PERC_RTCP_MAX_PKTS);
+
+	/* perc-mdd: the first RTPFB / PSFB whose media SSRC is a stream of
+	 * another member picks the one receiver */
+	for (int i = 0; i < n; i++) {
+		uint32_t idx;
+
+		if ((p[i].pt != PERC_RTCP_RTPFB && p[i].pt != PERC_RTCP_PSFB) ||
+		    p[i].media_ssrc == 0)
+			continue;
+		idx = lg_index_of_ssrc(p[i].media_ssrc);
+		if (idx < w->n_streams)
+			return (int)w->streams[idx].ep;
+	}
+	return -1;
+}
+
+uint32_t
+lg_ref_hop_rtcp(struct lg_world *w, const uint8_t *in, uint32_t in_len, unsigned rpos,
+		uint8_t *out, uint32_t cap)
+{
+	const struct lg_endpoint *sep, *rep;
+	uint32_t idx, n;
+	uint8_t *b = out + LG_L2L4;
+	int t;
+
+	if (in_len < LG_L2L4 + 8 || rpos >= w->o.size || cap < in_len)
+		return 0;
+	n = in_len - LG_L2L4;
+	idx = lg_index_of_ssrc(lg_get32(in + LG_L2L4 + 4));
+	if (idx >= w->n_streams)
+		return 0;
+	sep = &w->eps[w->streams[idx].ep];
+	rep = &w->eps[sep->conf * w->o.size + rpos];
+	if (rep == sep)
+		return 0;
+	memcpy(b, in + LG_L2L4, n);
+	{
+		struct perc_op op = {
+			.key = &sep->send.outer, .src = b, .dst = b, .len = n, .cap = n,
+			.type = PERC_OP_RTCP_UNPROTECT, .flags = PERC_OPF_INDEX,
+		};
+
+		if (perc_engine_run1(w->eng, &op) != PERC_R_OK)
+			return 0;
+		n = op.len;
+		t = lg_rtcp_target(w, b, n);
+		if (t >= 0 && &w->eps[t] != rep)
+			return 0;
+		op.key = &rep->recv;
+		op.len = n;
+		op.cap = cap - LG_L2L4;
+		op.type = PERC_OP_RTCP_PROTECT;
+		if (perc_engine_run1(w->eng, &op) != PERC_R_OK)
+			return 0;
+		n = op.len;
+	}
+	write_l2l4(out, rep->mac, w->o.mdd_mac, w->o.mdd_ip, rep->ip, w->o.mdd_port, rep->port, n);
+	return LG_L2L4 + n;
 }

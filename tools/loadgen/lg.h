@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * perc-loadgen: a generator of fresh double-encrypted SRTP (RFC 8723, EKT
- * fields) and a validating receiver, for perc-mdd. This header is the core
+ * fields), hop-by-hop SRTCP, and a validating receiver, for perc-mdd. This header is the core
  * shared by the DPDK program (main.c) and the unit test: the world
  * (conferences, endpoints, streams, keys), the sealing of one frame, the
  * receiver's checks and a reference hop. Nothing here uses DPDK.
@@ -55,7 +55,12 @@ enum lg_phase { LG_PH_PRIME = 0, LG_PH_MEASURE = 1 };
 	_(PAYLOAD_BAD, "payload_bad") \
 	_(DUP, "duplicates") \
 	_(REORDER, "reordered") \
-	_(TOO_OLD, "too_old")
+	_(TOO_OLD, "too_old") \
+	_(RTCP, "rtcp_received") \
+	_(RTCP_FAIL, "rtcp_fail") \
+	_(RTCP_REPLAY, "rtcp_replay") \
+	_(RTCP_MISROUTED, "rtcp_misrouted") \
+	_(RTCP_FB, "rtcp_feedback")
 
 enum lg_rx_counter {
 #define LG_RX_ENUM_(e, n) LG_RX_##e,
@@ -75,6 +80,7 @@ struct lg_opts {
 	unsigned payload_audio;
 	unsigned payload_video;
 	unsigned ekt_full_every;/* a Full EKT field every N packets of a stream */
+	unsigned rtcp_interval_ms; /* a compound per endpoint this often; 0: none */
 	uint64_t seed;
 	const char *profile;
 	uint8_t mdd_ip[4];
@@ -95,6 +101,8 @@ struct lg_endpoint {
 	struct perc_double_key send;       /* inner = E2E, outer = rx */
 	struct perc_key recv;              /* outer key of what it receives */
 	unsigned first_stream, n_streams;
+	uint32_t rtcp_index;               /* next SRTCP index it sends */
+	uint32_t rtcp_n;                   /* compounds it sent */
 };
 
 struct lg_stream {
@@ -148,6 +156,18 @@ uint32_t lg_index_of_ssrc(uint32_t ssrc);
 uint32_t lg_build(struct lg_world *w, struct lg_stream *s, enum lg_phase ph, uint64_t stamp,
 		  uint8_t *frame, uint32_t cap);
 
+/* Seal the next RTCP compound of endpoint ep (SR + SDES; every fourth one,
+ * when fb, a PLI or NACK about the first SSRC of the next member of its
+ * conference) with SRTCP under its HBH key (E = 1, index incrementing),
+ * from its address to the MDD. *copies: how many receivers perc-mdd
+ * delivers it to (a feedback compound goes to the media sender only, any
+ * other to every other member). Returns the frame length or 0. */
+uint32_t lg_build_rtcp(struct lg_world *w, unsigned ep, bool fb, uint8_t *frame, uint32_t cap,
+		       unsigned *copies);
+/* The member a plain compound's feedback is for (perc-mdd's routing):
+ * its endpoint index, -1 when it has no feedback about one of ours. */
+int lg_rtcp_target(const struct lg_world *w, const uint8_t *rtcp, uint32_t len);
+
 /* Per (sender stream, receiver position) receive state. */
 struct lg_rxs {
 	uint64_t top;
@@ -158,6 +178,7 @@ struct lg_rxs {
 struct lg_rx {
 	struct lg_world *w;
 	struct lg_rxs *st;                /* n_streams x size */
+	struct lg_rxs *rst;               /* SRTCP: n_eps x size */
 	uint64_t c[LG_RX__COUNT];
 	uint64_t lat[LG_LAT_BUCKETS];     /* measured packets by latency (us) */
 	uint64_t lat_sum_ns, lat_min_ns, lat_max_ns;
@@ -180,6 +201,10 @@ double lg_rx_lat_pct(const struct lg_rx *r, double pct);
  * length or 0 (not a frame of this world, or rpos is the sender). */
 uint32_t lg_ref_hop(struct lg_world *w, const uint8_t *in, uint32_t in_len, unsigned rpos,
 		    uint8_t *out, uint32_t cap);
+/* The same for an SRTCP frame (HBH only, same index), routed as perc-mdd
+ * routes it: 0 as well for a receiver that does not get it. */
+uint32_t lg_ref_hop_rtcp(struct lg_world *w, const uint8_t *in, uint32_t in_len, unsigned rpos,
+			 uint8_t *out, uint32_t cap);
 
 static inline void
 lg_put16(uint8_t *p, uint16_t v)

@@ -55,9 +55,13 @@ struct run {
 	struct rte_mempool *pool;
 	unsigned cursor;      /* next stream, round robin */
 	uint64_t prime_sent, sent, tx_full, build_fail;
+	/* SRTCP compounds sent, copies perc-mdd's routing delivers of them */
+	uint64_t rtcp_sent, rtcp_expect, rtcp_build_fail; /* fail: not built or port full */
+	unsigned rtcp_cursor; /* next endpoint to send a compound */
 	double hz;
 	uint64_t (*now)(void);
 	unsigned (*send)(struct run *r, unsigned n, enum lg_phase ph, uint64_t now);
+	void (*send_rtcp)(struct run *r, unsigned n);
 	void (*poll)(struct run *r);
 	double t_measure;     /* seconds the measured phase took */
 };
@@ -67,9 +71,10 @@ static const char usage_text[] =
 "       perc-loadgen --write-provision FILE [world options]   the MDD's provisioning file\n"
 "       perc-loadgen --loopback [options]            no DPDK: a reference hop instead of an MDD\n"
 "\n"
-"Generates fresh double SRTP (RFC 8723) with EKT fields for a set of conferences,\n"
-"sends it to the MDD and opens every packet the MDD sends back (outer, OHB, EKT,\n"
-"inner): loss, duplicates, reordering, latency. JSON results on stdout.\n"
+"Generates fresh double SRTP (RFC 8723) with EKT fields and hop-by-hop SRTCP for\n"
+"a set of conferences, sends it to the MDD and opens every packet the MDD sends\n"
+"back (outer, OHB, EKT, inner; SRTCP index and routing): loss, duplicates,\n"
+"reordering, latency. JSON results on stdout.\n"
 "\n"
 "world options (give the same to --write-provision and to the run):\n"
 "  --conferences N      conferences (default 1)\n"
@@ -98,6 +103,9 @@ static const char usage_text[] =
 "  --no-prime           no priming round (one packet per stream so that the\n"
 "                       MDD learns every endpoint's next hop before measuring)\n"
 "  --drain-ms MS        receive on after the last packet (default 300)\n"
+"  --rtcp-interval-ms MS  each endpoint sends an SRTCP compound (SR + SDES,\n"
+"                       every fourth with a PLI or NACK) this often while\n"
+"                       measuring (default 500; 0: no RTCP)\n"
 "  --burst N            packets per TX burst, 1..%u (default 32)\n"
 "  --whole-bursts       with --rate: wait until a whole --burst is due and send it\n"
 "                       at once (the MDD sees full bursts at any rate, as it does\n"
@@ -178,7 +186,7 @@ parse_mac(const char *s, uint8_t m[6])
 
 enum {
 	O_CONF = 256, O_SIZE, O_STREAMS, O_MEDIA, O_LAYERS, O_PAYLOAD, O_APAY, O_VPAY,
-	O_PROFILE, O_EKT, O_SEED, O_MADDR, O_MPORT, O_MMAC, O_RATE, O_DUR, O_WARM, O_NOPRIME, O_WHOLE,
+	O_PROFILE, O_EKT, O_RTCPI, O_SEED, O_MADDR, O_MPORT, O_MMAC, O_RATE, O_DUR, O_WARM, O_NOPRIME, O_WHOLE,
 	O_DRAIN, O_BURST, O_TXP, O_RXP, O_PROV, O_WPROV, O_JSON, O_MAXLOSS, O_ARCH, O_LOOP,
 	O_HELP, O_ASSRC, O_QUEUES,
 };
@@ -189,6 +197,7 @@ static const struct option long_opts[] = {
 	{"layers", 1, NULL, O_LAYERS}, {"payload", 1, NULL, O_PAYLOAD},
 	{"audio-payload", 1, NULL, O_APAY}, {"video-payload", 1, NULL, O_VPAY},
 	{"profile", 1, NULL, O_PROFILE}, {"ekt-full-every", 1, NULL, O_EKT},
+	{"rtcp-interval-ms", 1, NULL, O_RTCPI},
 	{"seed", 1, NULL, O_SEED}, {"mdd-addr", 1, NULL, O_MADDR},
 	{"mdd-port", 1, NULL, O_MPORT}, {"mdd-mac", 1, NULL, O_MMAC},
 	{"rate", 1, NULL, O_RATE}, {"duration", 1, NULL, O_DUR},
@@ -284,6 +293,11 @@ parse_args(int argc, char **argv, struct lg_opts *o, struct run_opts *ro)
 			if (!num(a, 0, 1e9, &v))
 				return usage_error("--ekt-full-every '%s': give a count", a);
 			o->ekt_full_every = (unsigned)v;
+			break;
+		case O_RTCPI:
+			if (!num(a, 0, 3.6e6, &v))
+				return usage_error("--rtcp-interval-ms '%s': give milliseconds, 0 for none", a);
+			o->rtcp_interval_ms = (unsigned)v;
 			break;
 		case O_SEED:
 			if (!num(a, 0, 1e18, &v))
@@ -440,6 +454,39 @@ send_dpdk(struct run *r, unsigned n, enum lg_phase ph, uint64_t now)
 	return n;
 }
 
+/* the next n endpoints' compounds, each on its endpoint's TX queue;
+ * feedback only once every stream primed the MDD (so perc-mdd knows the
+ * media sender and routes the feedback to it alone) */
+static void
+send_rtcp_dpdk(struct run *r, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		unsigned e = r->rtcp_cursor, copies;
+		struct rte_mbuf *m = rte_pktmbuf_alloc(r->pool);
+		uint32_t len;
+
+		if (m == NULL)
+			return;
+		r->rtcp_cursor = (r->rtcp_cursor + 1) % r->w.n_eps;
+		len = lg_build_rtcp(&r->w, e, r->ro.prime, rte_pktmbuf_mtod(m, uint8_t *),
+				    rte_pktmbuf_tailroom(m), &copies);
+		if (len == 0) {
+			r->rtcp_build_fail++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		m->data_len = (uint16_t)len;
+		m->pkt_len = len;
+		if (rte_eth_tx_burst(r->ro.tx_port, (uint16_t)(e % r->ro.queues), &m, 1) != 1) {
+			r->rtcp_build_fail++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		r->rtcp_sent++;
+		r->rtcp_expect += copies;
+	}
+}
+
 static void poll_frames(struct run *r, struct rte_mbuf **m, uint16_t n, uint64_t now);
 
 /* Receive until the port is empty (a bounded number of bursts): with
@@ -502,6 +549,32 @@ send_loop(struct run *r, unsigned n, enum lg_phase ph, uint64_t now)
 }
 
 static void
+send_rtcp_loop(struct run *r, unsigned n)
+{
+	static uint8_t in[LG_FRAME_MAX], out[LG_FRAME_MAX];
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned e = r->rtcp_cursor, copies;
+		uint32_t len;
+
+		r->rtcp_cursor = (r->rtcp_cursor + 1) % r->w.n_eps;
+		len = lg_build_rtcp(&r->w, e, r->ro.prime, in, sizeof(in), &copies);
+		if (len == 0) {
+			r->rtcp_build_fail++;
+			continue;
+		}
+		r->rtcp_sent++;
+		r->rtcp_expect += copies;
+		for (unsigned p = 0; p < r->w.o.size; p++) {
+			uint32_t ol = lg_ref_hop_rtcp(&r->w, in, len, p, out, sizeof(out));
+
+			if (ol > 0)
+				lg_rx_frame(&r->rx, out, ol, now_mono());
+		}
+	}
+}
+
+static void
 poll_loop(struct run *r)
 {
 	(void)r;
@@ -514,9 +587,25 @@ paced(struct run *r, double rate, double seconds, uint64_t limit, enum lg_phase 
       uint64_t *count)
 {
 	uint64_t start = r->now(), end = start + (uint64_t)(seconds * r->hz), now, due;
+	uint64_t rtcp_done = 0;
+	/* compounds per tick: every endpoint once an interval */
+	double rtcp_rate = r->w.o.rtcp_interval_ms > 0 && ph == LG_PH_MEASURE ?
+		(double)r->w.n_eps * 1000.0 / r->w.o.rtcp_interval_ms / r->hz : 0;
 
 	*count = 0;
 	while ((now = r->now()) < end && *count < limit) {
+		if (rtcp_rate > 0) {
+			/* the first round at once, then paced */
+			uint64_t rd = r->w.n_eps + (uint64_t)((double)(now - start) * rtcp_rate);
+
+			if (rd > rtcp_done) {
+				unsigned k = rd - rtcp_done > r->ro.burst ? r->ro.burst
+									   : (unsigned)(rd - rtcp_done);
+
+				r->send_rtcp(r, k);
+				rtcp_done += k;
+			}
+		}
 		due = rate > 0 ? (uint64_t)((double)(now - start) * rate / r->hz) : UINT64_MAX;
 		/* the measured phase only: priming sends one packet per stream */
 		if (r->ro.whole_bursts && ph == LG_PH_MEASURE &&
@@ -576,6 +665,14 @@ write_json(struct run *r, FILE *f)
 		   ", \"seconds\": %.6f, \"offered_pps\": %.1f},\n",
 		r->prime_sent, r->sent, tx_ok, r->tx_full, r->build_fail, r->t_measure,
 		r->t_measure > 0 ? (double)r->sent / r->t_measure : 0);
+	fprintf(f, " \"rtcp\": {\"interval_ms\": %u, \"sent\": %" PRIu64 ", \"not_sent\": %"
+		   PRIu64 ", \"expected\": %" PRIu64 ", \"received\": %" PRIu64
+		   ", \"feedback\": %" PRIu64 ", \"fail\": %" PRIu64 ", \"replay\": %" PRIu64
+		   ", \"misrouted\": %" PRIu64 ", \"lost\": %" PRId64 "},\n",
+		r->w.o.rtcp_interval_ms, r->rtcp_sent, r->rtcp_build_fail, r->rtcp_expect,
+		x->c[LG_RX_RTCP], x->c[LG_RX_RTCP_FB], x->c[LG_RX_RTCP_FAIL],
+		x->c[LG_RX_RTCP_REPLAY], x->c[LG_RX_RTCP_MISROUTED],
+		(int64_t)r->rtcp_expect - (int64_t)x->c[LG_RX_RTCP]);
 	fputs(" \"rx\": {", f);
 	for (int c = 0; c < LG_RX__COUNT; c++)
 		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "", lg_rx_name(c), x->c[c]);
@@ -591,7 +688,8 @@ write_json(struct run *r, FILE *f)
 	fprintf(f, " \"errors\": %" PRIu64 "\n}\n",
 		x->c[LG_RX_OUTER_FAIL] + x->c[LG_RX_OHB_BAD] + x->c[LG_RX_INNER_FAIL] +
 			x->c[LG_RX_PAYLOAD_BAD] + x->c[LG_RX_EKT_BAD] + x->c[LG_RX_DUP] +
-			x->c[LG_RX_WRONG_RECEIVER] + x->c[LG_RX_UNKNOWN_SSRC]);
+			x->c[LG_RX_WRONG_RECEIVER] + x->c[LG_RX_UNKNOWN_SSRC] +
+			x->c[LG_RX_RTCP_FAIL] + x->c[LG_RX_RTCP_REPLAY] + x->c[LG_RX_RTCP_MISROUTED]);
 	return ferror(f) ? -1 : 0;
 }
 
@@ -659,9 +757,12 @@ finish(struct run *r)
 	const struct lg_rx *x = &r->rx;
 	uint64_t errors = x->c[LG_RX_OUTER_FAIL] + x->c[LG_RX_OHB_BAD] + x->c[LG_RX_INNER_FAIL] +
 			  x->c[LG_RX_PAYLOAD_BAD] + x->c[LG_RX_EKT_BAD] + x->c[LG_RX_DUP] +
-			  x->c[LG_RX_WRONG_RECEIVER] + x->c[LG_RX_UNKNOWN_SSRC];
+			  x->c[LG_RX_WRONG_RECEIVER] + x->c[LG_RX_UNKNOWN_SSRC] +
+			  x->c[LG_RX_RTCP_FAIL] + x->c[LG_RX_RTCP_REPLAY] + x->c[LG_RX_RTCP_MISROUTED];
 	uint64_t expected = (r->sent - r->tx_full - r->build_fail) * (r->w.o.size - 1);
 	double loss = expected ? ((double)expected - (double)x->c[LG_RX_OK]) / (double)expected : 0;
+	double rtcp_loss = r->rtcp_expect ? ((double)r->rtcp_expect - (double)x->c[LG_RX_RTCP]) /
+						    (double)r->rtcp_expect : 0;
 	int rc = 0;
 
 	write_json(r, stdout);
@@ -681,6 +782,11 @@ finish(struct run *r)
 	if (r->ro.max_loss >= 0 && loss > r->ro.max_loss) {
 		fprintf(stderr, "perc-loadgen: loss %.6f above --max-loss %.6f\n", loss,
 			r->ro.max_loss);
+		rc = rc ? rc : 1;
+	}
+	if (r->ro.max_loss >= 0 && rtcp_loss > r->ro.max_loss) {
+		fprintf(stderr, "perc-loadgen: RTCP loss %.6f above --max-loss %.6f (see \"rtcp\")\n",
+			rtcp_loss, r->ro.max_loss);
 		rc = rc ? rc : 1;
 	}
 	return rc;
@@ -730,6 +836,7 @@ offline(int argc, char **argv)
 		r.hz = 1e9;
 		r.now = now_mono;
 		r.send = send_loop;
+		r.send_rtcp = send_rtcp_loop;
 		r.poll = poll_loop;
 		if (lg_rx_init(&r.rx, &r.w, 1.0) != 0) {
 			fprintf(stderr, "perc-loadgen: out of memory for the receiver\n");
@@ -793,6 +900,7 @@ main(int argc, char **argv)
 		r.hz = (double)rte_get_tsc_hz();
 		r.now = now_tsc;
 		r.send = send_dpdk;
+		r.send_rtcp = send_rtcp_dpdk;
 		r.poll = poll_dpdk;
 		run_traffic(&r);
 		rc = finish(&r);

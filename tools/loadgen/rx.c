@@ -13,6 +13,7 @@
 
 #include "lg.h"
 #include "perc/ohb.h"
+#include "perc/rtcp.h"
 #include "perc/rtp.h"
 
 int
@@ -22,15 +23,18 @@ lg_rx_init(struct lg_rx *r, struct lg_world *w, double ns_per_tick)
 	r->w = w;
 	r->ns_per_tick = ns_per_tick;
 	r->st = calloc((size_t)w->n_streams * w->o.size, sizeof(*r->st));
+	r->rst = calloc((size_t)w->n_eps * w->o.size, sizeof(*r->rst));
 	lg_rx_clear_counts(r);
-	return r->st == NULL ? -1 : 0;
+	return r->st == NULL || r->rst == NULL ? -1 : 0;
 }
 
 void
 lg_rx_free(struct lg_rx *r)
 {
 	free(r->st);
+	free(r->rst);
 	r->st = NULL;
+	r->rst = NULL;
 }
 
 void
@@ -203,6 +207,47 @@ judge_payload(struct lg_rx *r, struct lg_rxs *st, const uint8_t *pl, uint32_t pl
 	return count(r, LG_RX_OK);
 }
 
+/* An SRTCP frame (RFC 8723: hop by hop only): open it with the receiving
+ * endpoint's HBH key, check the SRTCP index against a window per (sender,
+ * receiver), parse the compound and check it reached whom perc-mdd routes
+ * it to. Not counted in frames. */
+static int
+rx_rtcp(struct lg_rx *r, const struct lg_endpoint *rep, uint8_t *p, uint32_t n)
+{
+	struct lg_world *w = r->w;
+	struct perc_rtcp_pkt pk[PERC_RTCP_MAX_PKTS];
+	const struct lg_endpoint *sep;
+	uint32_t idx = lg_index_of_ssrc(lg_get32(p + 4));
+	int np, t, m;
+	struct perc_op op = {
+		.key = &rep->recv, .src = p, .dst = p, .len = n, .cap = n,
+		.type = PERC_OP_RTCP_UNPROTECT, .flags = PERC_OPF_INDEX,
+	};
+
+	if (idx >= w->n_streams)
+		return count(r, LG_RX_RTCP_MISROUTED);
+	sep = &w->eps[w->streams[idx].ep];
+	if (sep->conf != rep->conf || sep == rep ||
+	    idx != sep->first_stream)
+		return count(r, LG_RX_RTCP_MISROUTED);
+	/* the index comes from the packet; the window below is ours */
+	if (perc_engine_run1(w->eng, &op) != PERC_R_OK || !op.encrypted)
+		return count(r, LG_RX_RTCP_FAIL);
+	np = perc_rtcp_parse(p, op.len, pk, PERC_RTCP_MAX_PKTS);
+	if (np < 2 || pk[0].pt != PERC_RTCP_SR || pk[1].pt != PERC_RTCP_SDES)
+		return count(r, LG_RX_RTCP_FAIL);
+	m = window_mark(&r->rst[(size_t)(sep - w->eps) * w->o.size + rep->pos], op.index);
+	if (m >= 2)
+		return count(r, LG_RX_RTCP_REPLAY);
+	t = lg_rtcp_target(w, p, op.len);
+	if (t >= 0) {
+		if (&w->eps[t] != rep)
+			return count(r, LG_RX_RTCP_MISROUTED);
+		r->c[LG_RX_RTCP_FB]++;
+	}
+	return count(r, LG_RX_RTCP);
+}
+
 int
 lg_rx_frame(struct lg_rx *r, uint8_t *f, uint32_t len, uint64_t now)
 {
@@ -215,8 +260,12 @@ lg_rx_frame(struct lg_rx *r, uint8_t *f, uint32_t len, uint64_t now)
 	uint8_t *p;
 	int g, fl, c;
 
-	r->c[LG_RX_FRAMES]++;
 	g = l2l4(w, f, len, &n);
+	/* RFC 5761: RTCP packet types 192..223 where RTP has M and PT */
+	if (g >= 0 && n >= 8 && (f[LG_L2L4] & 0xc0) == 0x80 && f[LG_L2L4 + 1] >= 192 &&
+	    f[LG_L2L4 + 1] <= 223)
+		return rx_rtcp(r, &w->eps[g], f + LG_L2L4, n);
+	r->c[LG_RX_FRAMES]++;
 	if (g < 0 || n < LG_RTP + 1 || (f[LG_L2L4] & 0xc0) != 0x80)
 		return count(r, LG_RX_NOT_OURS);
 	rep = &w->eps[g];

@@ -41,6 +41,7 @@ lg_opts_default(struct lg_opts *o)
 	o->payload_audio = 160;
 	o->payload_video = 1200;
 	o->ekt_full_every = 100;
+	o->rtcp_interval_ms = 500;
 	o->seed = 1;
 	o->profile = "DOUBLE_AEAD_AES_128_GCM_AEAD_AES_128_GCM";
 	memcpy(o->mdd_ip, ip, 4);
