@@ -59,6 +59,11 @@ enum {
 	MDD_CP__COUNT
 };
 
+/** Name and description of each counter, from MDD_FOREACH_CP (cp_api.c):
+ *  the stats JSON, /metrics and the log summaries all read these. */
+extern const char *const mdd_cp_names[MDD_CP__COUNT];
+extern const char *const mdd_cp_descs[MDD_CP__COUNT];
+
 /** Control plane state (the control thread's alone). */
 struct mdd_cp {
 	struct mdd_cp_opts o;

@@ -46,10 +46,16 @@ static int listen_fd = -1;
 static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct client clients[API_CLIENTS];
 
-static const char *const cp_names[] = {
+const char *const mdd_cp_names[MDD_CP__COUNT] = {
 #define MDD_CP_NAME_(n, d) #n,
 	MDD_FOREACH_CP(MDD_CP_NAME_)
 #undef MDD_CP_NAME_
+};
+
+const char *const mdd_cp_descs[MDD_CP__COUNT] = {
+#define MDD_CP_DESC_(n, d) d,
+	MDD_FOREACH_CP(MDD_CP_DESC_)
+#undef MDD_CP_DESC_
 };
 
 int
@@ -346,7 +352,7 @@ mdd_cp_stats(json_t *root)
 	json_t *ice = json_object();
 
 	for (unsigned i = 0; i < MDD_CP__COUNT; i++)
-		json_object_set_new(ice, cp_names[i], json_integer((json_int_t)g_cp.c[i]));
+		json_object_set_new(ice, mdd_cp_names[i], json_integer((json_int_t)g_cp.c[i]));
 	json_object_set_new(root, "ice", ice);
 	json_object_set_new(root, "tunnel", mdd_tun_stats());
 }

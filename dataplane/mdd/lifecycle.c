@@ -237,26 +237,16 @@ drop_summary(struct mdd *m, uint64_t period_ms)
 static void
 cp_summary(uint64_t period_ms)
 {
-	static const char *const names[] = {
-#define N_(n, d) #n,
-		MDD_FOREACH_CP(N_)
-#undef N_
-	};
-	static const char *const descs[] = {
-#define D_(n, d) d,
-		MDD_FOREACH_CP(D_)
-#undef D_
-	};
 	static uint64_t base[MDD_CP__COUNT];
 
 	for (unsigned i = 0; i < MDD_CP__COUNT; i++) {
-		const char *n = names[i];
+		const char *n = mdd_cp_names[i];
 		int type;
 
-		if (g_cp.c[i] <= base[i] || (strstr(descs[i], "dropped") == NULL &&
-					     strstr(descs[i], "refused") == NULL &&
-					     strstr(descs[i], "not sent") == NULL &&
-					     strstr(descs[i], "ok:false") == NULL)) {
+		if (g_cp.c[i] <= base[i] || (strstr(mdd_cp_descs[i], "dropped") == NULL &&
+					     strstr(mdd_cp_descs[i], "refused") == NULL &&
+					     strstr(mdd_cp_descs[i], "not sent") == NULL &&
+					     strstr(mdd_cp_descs[i], "ok:false") == NULL)) {
 			base[i] = g_cp.c[i];
 			continue;
 		}
@@ -268,7 +258,7 @@ cp_summary(uint64_t period_ms)
 		else
 			type = mdd_logtypes[MDD_LOG_TUNNEL];
 		rte_log(RTE_LOG_NOTICE, (uint32_t)type, "perc-mdd: %" PRIu64 " %s in the last %" PRIu64
-			" s (%s)\n", g_cp.c[i] - base[i], n, period_ms / 1000, descs[i]);
+			" s (%s)\n", g_cp.c[i] - base[i], n, period_ms / 1000, mdd_cp_descs[i]);
 		base[i] = g_cp.c[i];
 	}
 }

@@ -272,23 +272,13 @@ collect_counters(struct mx *x, const struct mdd *m)
 static void
 collect_cp(struct mx *x, const struct mdd *m)
 {
-	static const char *const names[] = {
-#define N_(n, d) #n,
-		MDD_FOREACH_CP(N_)
-#undef N_
-	};
-	static const char *const descs[] = {
-#define D_(n, d) d,
-		MDD_FOREACH_CP(D_)
-#undef D_
-	};
 	char name[96];
 	json_t *st = mdd_stats_obj(m), *ctl = json_object_get(st, "control"), *v;
 	const char *k, *help;
 
 	for (unsigned i = 0; i < MDD_CP__COUNT; i++) {
-		snprintf(name, sizeof(name), "cp_%s_total", names[i]);
-		fam(x, G_STATS, name, "counter", descs[i]);
+		snprintf(name, sizeof(name), "cp_%s_total", mdd_cp_names[i]);
+		fam(x, G_STATS, name, "counter", mdd_cp_descs[i]);
 		smp0(x, (double)g_cp.c[i]);
 	}
 	json_object_foreach(ctl, k, v) {
