@@ -316,8 +316,22 @@ seq_check(struct perc_ep *ep, struct ep_sender *s, uint32_t pkt_no)
 	}
 }
 
+/* A Full field whose EKT key this endpoint does not hold (yet): keep the
+ * latest one of the sender, to unwrap when the key arrives. Returns -2. */
+static int
+hold_full(struct ep_sender *s, uint16_t spi, const uint8_t *f, size_t flen)
+{
+	s->unknown_spi = true;
+	if (flen <= sizeof(s->pend_field)) {
+		s->pend_spi = spi;
+		s->pend_len = (uint8_t)flen;
+		memcpy(s->pend_field, f, flen);
+	}
+	return -2;
+}
+
 /* A Full EKT field: unwrap with the EKT key of its SPI, install the
- * sender's E2E key. Returns the slot or -1. */
+ * sender's E2E key. Returns the slot, -1, or -2 (held for its key). */
 static int
 take_full(struct perc_ep *ep, int si, uint32_t ssrc, const uint8_t *f, size_t flen, uint64_t now)
 {
@@ -332,21 +346,11 @@ take_full(struct perc_ep *ep, int si, uint32_t ssrc, const uint8_t *f, size_t fl
 	}
 	k = ep_ekt_find(ep, (uint16_t)spi, now);
 	if (k == NULL) {
-		struct ep_sender *s = &ep->snd[si];
-
 		ep->st.ekt_unknown_spi++;
-		s->unknown_spi = true;
-		if (flen <= sizeof(s->pend_field)) {
-			s->pend_spi = (uint16_t)spi;
-			s->pend_len = (uint8_t)flen;
-			memcpy(s->pend_field, f, flen);
-		}
-		return -2;
+		return hold_full(&ep->snd[si], (uint16_t)spi, f, flen);
 	}
 	r = perc_ekt_unwrap(k->key, k->len, f, flen, &pl);
 	if (r != PERC_R_OK || pl.key_len != EP_E2E_KEY || pl.ssrc != ssrc) {
-		struct ep_sender *s = &ep->snd[si];
-
 		OPENSSL_cleanse(&pl, sizeof(pl));
 		ep->st.ekt_fail++;
 		if (r != PERC_R_AUTH)
@@ -354,13 +358,7 @@ take_full(struct perc_ep *ep, int si, uint32_t ssrc, const uint8_t *f, size_t fl
 		/* the same SPI number under another EKT key (a restarted KD
 		 * counts from 1 again) that we do not hold yet: like an
 		 * unknown SPI, wait for that key */
-		s->unknown_spi = true;
-		if (flen <= sizeof(s->pend_field)) {
-			s->pend_spi = (uint16_t)spi;
-			s->pend_len = (uint8_t)flen;
-			memcpy(s->pend_field, f, flen);
-		}
-		return -2;
+		return hold_full(&ep->snd[si], (uint16_t)spi, f, flen);
 	}
 	r = ep_rx_install(ep, (unsigned)si, pl.spi, pl.epoch, pl.key, k->salt, pl.roc, now, &slot);
 	OPENSSL_cleanse(&pl, sizeof(pl));
