@@ -42,6 +42,23 @@ struct mdd_conf;
 struct mdd_leg;
 struct rte_mbuf;
 
+/** Counters of one stream (docs/operations.md, "streams"): written by the
+ *  owner worker alone with plain stores, read racily by the control thread
+ *  (aligned 64-bit words: a reader sees an old or a new value, never half).
+ *  The first four are written for every packet and share the stream's
+ *  first cache line with the pointers the fast path reads; the rest are
+ *  rare (RTCP, failures) and live on the second. */
+struct mdd_stream_ctr {
+	uint64_t rtp_in;             /**< SRTP packets whose hop layer opened */
+	uint64_t bytes_in;           /**< SRTP / SRTCP bytes opened (EKT field excluded) */
+	uint64_t copies_out;         /**< copies sealed toward receivers */
+	uint64_t last_tsc;           /**< TSC of the burst that last opened one (0: never) */
+	uint64_t rtcp_in;            /**< SRTCP packets whose hop layer opened */
+	uint64_t auth_fail;          /**< hop-layer tag did not verify */
+	uint64_t replay;             /**< duplicate or behind the replay window */
+	uint64_t ohb_invalid;        /**< opened, but the OHB was malformed */
+};
+
 /** One SSRC sent by one leg. The owner worker writes it. */
 struct mdd_stream {
 	uint32_t ssrc;
@@ -50,7 +67,8 @@ struct mdd_stream {
 	uint64_t *out_serial;        /**< per leg index: serial of the leg out[] was reset for
 				      *   (a slot freed and taken by a new leg is reset lazily
 				      *   by the owner worker before its first seal) */
-};
+	struct mdd_stream_ctr ctr;
+} __rte_cache_aligned;
 
 /** SSRC table slot of a leg: open addressing, written by the owner only;
  *  idx1 is published last (release) so other workers may read it. */

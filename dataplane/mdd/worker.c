@@ -59,6 +59,7 @@ struct copy {
 	struct rte_mbuf *m;
 	struct mdd_leg *to;
 	const struct mdd_tx *tx;     /* the receiver's next hop when queued */
+	struct mdd_stream *st;       /* the sender's stream: counts the copy */
 	const uint8_t *ekt;
 	uint16_t ekt_len;
 	bool rtcp;
@@ -81,6 +82,7 @@ struct wstate {
 	uint16_t queue;
 	struct mdd_leg_key last_key;
 	struct mdd_leg *last_leg;
+	uint64_t now;                /* TSC at the start of this loop turn */
 } __rte_cache_aligned;
 
 static struct wstate *wstates[MDD_MAX_WORKERS];
@@ -353,6 +355,22 @@ open_ctr(const struct media *md, int reason)
 	}
 }
 
+/* A packet whose hop layer did not open: the worker's named counter and
+ * its stream's own (a stream's SSRC is in clear, so even a forgery is
+ * counted on the stream it names). */
+static void
+open_drop(struct mdd_worker *w, struct media *md, int reason)
+{
+	struct mdd_stream_ctr *sc = &md->st->ctr;
+
+	if (reason == PERC_R_AUTH)
+		sc->auth_fail++;
+	else if (reason == PERC_R_REPLAY || reason == PERC_R_TOO_OLD)
+		sc->replay++;
+	drop(w, md->m, open_ctr(md, reason));
+	md->m = NULL;
+}
+
 /* Open the hop-by-hop layer of every media packet in one engine burst.
  * Packets of a leg in a rekey (an alternative rx key installed) are kept
  * aside first, since a failed in-place open leaves garbage: those that
@@ -416,8 +434,7 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 			retry[nretry++] = op;
 			continue;
 		}
-		drop(w, md->m, open_ctr(md, op->reason));
-		md->m = NULL;
+		open_drop(w, md, op->reason);
 	}
 	if (nretry > 0) {
 		unsigned ok = perc_engine_run(w->engine, retry, (uint16_t)nretry);
@@ -437,8 +454,7 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 					/* a duplicate of a packet accepted earlier in
 					 * this burst (or pushed out of the window by
 					 * its later packets) */
-					drop(w, md->m, open_ctr(md, r));
-					md->m = NULL;
+					open_drop(w, md, r);
 					continue;
 				}
 			}
@@ -450,8 +466,7 @@ open_all(struct mdd_worker *w, struct wstate *ws)
 				CTR(w, rekey_next)++;
 				ws->open_ops[good++] = retry[i];
 			} else {
-				drop(w, md->m, open_ctr(md, op->reason));
-				md->m = NULL;
+				open_drop(w, md, op->reason);
 			}
 		}
 	}
@@ -480,6 +495,7 @@ seal_flush(struct mdd_worker *w, struct wstate *ws)
 			continue;
 		}
 		__atomic_fetch_add(&c->to->pkts_out, 1, __ATOMIC_RELAXED);
+		c->st->ctr.copies_out++;
 		frame = rte_pktmbuf_mtod(c->m, uint8_t *);
 		ulen = op->len;
 		if (c->ekt_len) {
@@ -593,6 +609,7 @@ copy_to(struct mdd_worker *w, struct wstate *ws, const struct media *md,
 	op = &ws->seal_op[ws->n_seal];
 	c->m = m;
 	c->to = to;
+	c->st = md->st;
 	c->tx = tx;
 	c->ekt = md->ekt;
 	c->ekt_len = md->ekt_len;
@@ -651,8 +668,16 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 	for (unsigned i = 0; i < good; i++) {
 		struct media *md = &ws->media[ws->open_ops[i] - ws->open_op];
 
+		struct mdd_stream_ctr *sc = &md->st->ctr;
+
 		latch(md->leg, md);
 		md->leg->pkts_in++;
+		if (md->rtcp)
+			sc->rtcp_in++;
+		else
+			sc->rtp_in++;
+		sc->bytes_in += md->len;
+		sc->last_tsc = ws->now;
 	}
 	for (unsigned i = 0; i < good; i++) {
 		const struct perc_op *op = ws->open_ops[i];
@@ -683,6 +708,7 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 			CTR(w, rx_rtp)++;
 			if (md->leg->dbl &&
 			    perc_ohb_parse(md->pkt + op->hdr_len, op->len - op->hdr_len, &o) != PERC_R_OK) {
+				md->st->ctr.ohb_invalid++;
 				drop(w, md->m, MDD_C_ohb_invalid);
 				md->m = NULL;
 				continue;
@@ -765,6 +791,7 @@ mdd_worker_main(void *arg)
 		/* no leg pointer survives a quiescent state: a removed leg is
 		 * freed after the grace period */
 		ws->last_leg = NULL;
+		ws->now = t0;
 
 		for (unsigned p = 0; p < g_mdd.n_ports; p++) {
 			if (ws->queue >= g_mdd.port_nrxq[p])
