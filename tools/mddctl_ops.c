@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * mddctl's operator verbs (docs/operations.md): metrics, conference-stats,
- * drain, limits, log-level, stats-interval, capture. Each builds one request of
- * perc-mdd's operations ops.
+ * mddctl's operator verbs (docs/operations.md): conferences, endpoints,
+ * metrics, conference-stats, streams, drain, limits, log-level,
+ * stats-interval, capture. Each builds one request of perc-mdd's
+ * operations ops.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,14 @@
 #include "mddctl_ops.h"
 
 const char mddctl_ops_usage[] =
+	"  conferences                   every conference with its endpoints (= list)\n"
+	"  endpoints CONF                the endpoints of one conference with their packet\n"
+	"                                counts and streams (= conference-stats CONF)\n"
 	"  metrics                       every metric as JSON (what /metrics serves)\n"
 	"  conference-stats ID           per endpoint and stream counts of a conference\n"
+	"  streams CONF [ENDPOINT]       every stream (SSRC) of the conference or of one\n"
+	"                                endpoint: packets, bytes, copies out, auth / replay /\n"
+	"                                OHB failures, ROC and SEQ, milliseconds idle\n"
 	"  drain [--deadline S]          refuse new conferences / endpoints; perc-mdd exits\n"
 	"                                when no endpoint is left (or after S seconds)\n"
 	"  drain --cancel                take new ones again\n"
@@ -123,10 +130,23 @@ mddctl_ops_build(int argc, char **argv, const char **why, int *mine)
 		*why = "metrics takes no argument";
 		return argc == 1 ? json_pack("{s:s}", "op", "metrics") : NULL;
 	}
-	if (strcmp(argv[0], "conference-stats") == 0) {
-		*why = "conference-stats ID";
+	if (strcmp(argv[0], "conferences") == 0) {
+		*why = "conferences takes no argument";
+		return argc == 1 ? json_pack("{s:s}", "op", "list") : NULL;
+	}
+	if (strcmp(argv[0], "conference-stats") == 0 || strcmp(argv[0], "endpoints") == 0) {
+		*why = strcmp(argv[0], "endpoints") == 0 ? "endpoints CONF" : "conference-stats ID";
 		return argc == 2 ? json_pack("{s:s,s:s}", "op", "conference_stats", "id", argv[1])
 				 : NULL;
+	}
+	if (strcmp(argv[0], "streams") == 0) {
+		*why = "streams CONF [ENDPOINT]";
+		if (argc == 2)
+			return json_pack("{s:s,s:s}", "op", "streams", "conference", argv[1]);
+		if (argc == 3)
+			return json_pack("{s:s,s:s,s:s}", "op", "streams", "conference", argv[1],
+					 "endpoint", argv[2]);
+		return NULL;
 	}
 	if (strcmp(argv[0], "drain") == 0) {
 		*why = "drain [--deadline SECONDS] | drain --cancel";

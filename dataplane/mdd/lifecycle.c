@@ -585,33 +585,80 @@ op_stats_interval(json_t *o)
 			 stats_interval_p != NULL ? *stats_interval_p : 0.0);
 }
 
+/* One stream's counters (the owner worker writes them; read racily). */
+static json_t *
+stream_json(const struct mdd_leg *l, const struct mdd_stream *st, uint64_t now, uint64_t hz)
+{
+	const struct mdd_stream_ctr *sc = &st->ctr;
+	uint64_t last = sc->last_tsc;
+	json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "endpoint", l->id, "ssrc",
+			      (json_int_t)st->ssrc, "rtp_packets", (json_int_t)sc->rtp_in,
+			      "rtcp_packets", (json_int_t)sc->rtcp_in, "bytes",
+			      (json_int_t)sc->bytes_in, "copies_out", (json_int_t)sc->copies_out,
+			      "auth_fail", (json_int_t)sc->auth_fail, "replay",
+			      (json_int_t)sc->replay, "ohb_invalid", (json_int_t)sc->ohb_invalid);
+
+	/* the receive window's top: ROC << 16 | SEQ of the highest packet */
+	if (st->in->rtp.seen) {
+		uint64_t top = st->in->rtp.top;
+
+		json_object_set_new(o, "roc", json_integer((json_int_t)(top >> 16)));
+		json_object_set_new(o, "seq", json_integer((json_int_t)(top & 0xffff)));
+	}
+	if (st->in->rtcp.seen)
+		json_object_set_new(o, "srtcp_index", json_integer((json_int_t)st->in->rtcp.top));
+	json_object_set_new(o, "idle_ms",
+			    last == 0 || now < last ? json_null()
+						    : json_integer((json_int_t)((now - last) * 1000 / hz)));
+	return o;
+}
+
+/* The streams of leg l appended to arr. */
+static void
+leg_streams(const struct mdd_leg *l, json_t *arr)
+{
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+	/* the owner worker appends streams; n_streams is read racily and
+	 * each entry it counts is complete (published after its fill) */
+	uint32_t ns = __atomic_load_n(&l->n_streams, __ATOMIC_ACQUIRE);
+
+	for (uint32_t s = 0; s < ns && s < l->max_streams; s++)
+		json_array_append_new(arr, stream_json(l, &l->streams[s], now, hz));
+}
+
+static const struct mdd_conf *
+api_conf(const struct mdd *m, json_t *id, const char *op, json_t **err)
+{
+	const struct mdd_conf *c;
+
+	if (!json_is_string(id)) {
+		*err = ops_error("%s needs the conference's id (see {\"op\":\"list\"})", op);
+		return NULL;
+	}
+	c = mdd_conf_find(m, json_string_value(id));
+	if (c == NULL)
+		*err = ops_error("no conference %.64s: see {\"op\":\"list\"}",
+				 json_string_value(id));
+	return c;
+}
+
 static json_t *
 op_conference_stats(struct mdd *m, json_t *o)
 {
-	json_t *id = json_object_get(o, "id"), *eps;
-	const struct mdd_conf *c;
+	json_t *eps, *err = NULL;
+	const struct mdd_conf *c = api_conf(m, json_object_get(o, "id"), "conference_stats", &err);
 
-	if (!json_is_string(id))
-		return ops_error("conference_stats needs \"id\" (a conference: see "
-				 "{\"op\":\"list\"})");
-	c = mdd_conf_find(m, json_string_value(id));
 	if (c == NULL)
-		return ops_error("no conference %.64s: see {\"op\":\"list\"}", json_string_value(id));
+		return err;
 	eps = json_array();
 	for (uint32_t j = 0; j < c->n_legs; j++) {
 		const struct mdd_leg *l = mdd_conf_leg(c, j);
 		json_t *streams;
-		uint32_t ns;
 
 		if (l == NULL)
 			continue;
-		/* the owner worker appends streams; n_streams is read racily and
-		 * each entry it counts is complete (published after its fill) */
-		ns = __atomic_load_n(&l->n_streams, __ATOMIC_ACQUIRE);
 		streams = json_array();
-		for (uint32_t s = 0; s < ns && s < l->max_streams; s++)
-			json_array_append_new(streams, json_pack("{s:I}", "ssrc",
-								 (json_int_t)l->streams[s].ssrc));
+		leg_streams(l, streams);
 		json_array_append_new(eps, json_pack("{s:s,s:i,s:I,s:I,s:b,s:o}", "id", l->id,
 						     "worker", (int)l->worker, "packets_in",
 						     (json_int_t)__atomic_load_n(&l->pkts_in, __ATOMIC_RELAXED),
@@ -620,6 +667,35 @@ op_conference_stats(struct mdd *m, json_t *o)
 						     "keyed", l->rx != NULL, "streams", streams));
 	}
 	return json_pack("{s:b,s:s,s:o}", "ok", 1, "id", c->id, "endpoints", eps);
+}
+
+/* {"op":"streams","conference":C[,"endpoint":E]}: every stream's counters. */
+static json_t *
+op_streams(struct mdd *m, json_t *o)
+{
+	json_t *ep = json_object_get(o, "endpoint"), *arr, *err = NULL;
+	const struct mdd_conf *c = api_conf(m, json_object_get(o, "conference"), "streams", &err);
+	const struct mdd_leg *only = NULL;
+
+	if (c == NULL)
+		return err;
+	if (ep != NULL) {
+		if (!json_is_string(ep))
+			return ops_error("streams: \"endpoint\" is an endpoint id (a string)");
+		only = mdd_leg_find(c, json_string_value(ep));
+		if (only == NULL)
+			return ops_error("no endpoint %.64s in conference %s: see "
+					 "{\"op\":\"conference_stats\",\"id\":\"%s\"}",
+					 json_string_value(ep), c->id, c->id);
+	}
+	arr = json_array();
+	for (uint32_t j = 0; j < c->n_legs; j++) {
+		const struct mdd_leg *l = mdd_conf_leg(c, j);
+
+		if (l != NULL && (only == NULL || l == only))
+			leg_streams(l, arr);
+	}
+	return json_pack("{s:b,s:s,s:o}", "ok", 1, "conference", c->id, "streams", arr);
 }
 
 json_t *
@@ -631,6 +707,7 @@ mdd_ops_api(struct mdd *m, const char *line, size_t len)
 		{ "drain", " deadline_s cancel " }, { "limits", " conferences endpoints pps busy_pct " },
 		{ "log_level", " type level " }, { "stats_interval", " seconds " },
 		{ "metrics", " " }, { "conference_stats", " id " },
+		{ "streams", " conference endpoint " },
 	};
 	json_t *o, *r = NULL;
 	const char *op, *bad;
@@ -674,8 +751,10 @@ mdd_ops_api(struct mdd *m, const char *line, size_t len)
 		r = op_stats_interval(o);
 	else if (i == 4)
 		r = json_pack("{s:b,s:o}", "ok", 1, "metrics", mdd_metrics_json(m));
-	else
+	else if (i == 5)
 		r = op_conference_stats(m, o);
+	else
+		r = op_streams(m, o);
 	json_decref(o);
 	return r;
 }
