@@ -13,6 +13,8 @@
 #   - the DPDK telemetry socket's /perc/stats and /perc/drops say the same;
 #   - the API's "metrics" op (mddctl metrics) says the same;
 #   - mddctl conference-stats c1 lists every endpoint with its packets;
+#   - mddctl streams c1 [ENDPOINT]: each SSRC's packets, bytes, ROC / SEQ
+#     equal what it sent; replayed and forged packets count on their stream;
 #   - the drops come as one rate-limited summary line, not one per packet.
 # usage: test_metrics.sh PERC_MDD PERC_PCAPTEST MDDCTL WORKDIR
 set -u
@@ -40,7 +42,7 @@ ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 rm -rf "$W" && mkdir -p "$W"
-"$PT" gen --dir "$W" --conferences 2 --size 3 --packets 30 --rtcp >/dev/null || exit 1
+"$PT" gen --dir "$W" --conferences 2 --size 3 --packets 40 --rtcp >/dev/null || exit 1
 python3 "$here/tapio.py" subset "$W/provision.json" "$W/live.json" c1
 in_ns ip link set lo up
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -195,6 +197,121 @@ want("API rx_frames", sum(s["value"] for s in api["rx_frames_total"]["samples"])
 cs = json.load(open(w + "/confstats.json"))
 want("conference_stats endpoints", len(cs["endpoints"]), 3)
 want("conference_stats packets_in", sum(e["packets_in"] for e in cs["endpoints"]), count["c1"])
+sys.exit(1 if errs else 0)
+PY
+
+# per-stream counters (mddctl streams): what each SSRC sent, then forged
+# packets on one stream: 3 replays of its first packet, 2 with a SEQ changed
+# (the tag no longer verifies); they count on that stream and no other
+python3 - "$W" >"$W/extras.log" 2>&1 <<'PY' || bad "forged frames: $(cat "$W/extras.log")"
+import json, struct, sys
+w = sys.argv[1]
+sec = json.load(open(w + "/secrets.json"))
+ep = [e for e in sec["endpoints"] if e["conference"] == "c1"][0]
+host, port = ep["addr"].rsplit(":", 1)
+data = open(w + "/in.pcap", "rb").read()
+off, frames = 24, []
+while off + 16 <= len(data):
+    n = struct.unpack("<I", data[off + 8:off + 12])[0]
+    frames.append(data[off + 16:off + 16 + n]); off += 16 + n
+def udp(f):
+    ihl = (f[14] & 15) * 4
+    return 14 + ihl
+mine = [f for f in frames if f[26:30] == bytes(map(int, host.split("."))) and
+        struct.unpack("!H", f[udp(f):udp(f) + 2])[0] == int(port) and
+        not 192 <= f[udp(f) + 9] <= 223]
+out = [mine[0]] * 3
+for d in (5, 6):
+    f = bytearray(mine[-1]); u = udp(f)
+    seq = (struct.unpack("!H", f[u + 10:u + 12])[0] + d) & 0xffff
+    f[u + 10:u + 12] = struct.pack("!H", seq)
+    f[u + 6:u + 8] = b"\0\0"   # no UDP checksum (IPv4): the tag is what fails
+    out.append(bytes(f))
+with open(w + "/forged.pcap", "wb") as o:
+    o.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for f in out:
+        o.write(struct.pack("<IIII", 0, 0, len(f), len(f)) + f)
+json.dump({"endpoint": ep["id"], "ssrc": struct.unpack("!I", mine[0][udp(mine[0]) + 16:udp(mine[0]) + 20])[0]},
+          open(w + "/forged.json", "w"))
+PY
+in_ns python3 "$here/tapio.py" send mddtap0 "$W/forged.pcap" "$W/secrets.json" c1 >/dev/null
+sleep 0.5
+"$CTL" --socket "$W/api.sock" streams c1 >"$W/streams.json" 2>"$W/ctl.err" &&
+	ok "mddctl streams c1" || bad "mddctl streams c1: $(cat "$W/ctl.err")"
+fep=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoint"])' "$W/forged.json")
+"$CTL" --socket "$W/api.sock" streams c1 "$fep" >"$W/streams-ep.json" 2>"$W/ctl.err" &&
+	ok "mddctl streams c1 $fep" || bad "mddctl streams c1 $fep: $(cat "$W/ctl.err")"
+"$CTL" --socket "$W/api.sock" streams c1 nobody >/dev/null 2>"$W/ctl.err"
+[ $? -eq 1 ] && grep -q "no endpoint nobody in conference c1" "$W/ctl.err" &&
+	ok "streams of an unknown endpoint refused" || bad "streams c1 nobody: $(cat "$W/ctl.err")"
+"$CTL" --socket "$W/api.sock" streams >/dev/null 2>&1
+[ $? -eq 2 ] && ok "streams without a conference: usage error" || bad "streams without a conference"
+python3 - "$W" <<'PY' && ok "per-stream counters equal each SSRC's traffic and the forgeries" || bad "per-stream counters"
+import json, struct, sys
+w = sys.argv[1]
+sec = json.load(open(w + "/secrets.json"))
+data = open(w + "/in.pcap", "rb").read()
+off, frames = 24, []
+while off + 16 <= len(data):
+    n = struct.unpack("<I", data[off + 8:off + 12])[0]
+    frames.append(data[off + 16:off + 16 + n]); off += 16 + n
+c1 = set()
+for ep in sec["endpoints"]:
+    if ep["conference"] == "c1":
+        host, port = ep["addr"].rsplit(":", 1)
+        c1.add((bytes(map(int, host.split("."))), int(port)))
+want = {}
+for f in frames:
+    u = 14 + (f[14] & 15) * 4
+    if (f[26:30], struct.unpack("!H", f[u:u + 2])[0]) not in c1:
+        continue
+    p = f[u + 8:14 + struct.unpack("!H", f[16:18])[0]]
+    rtcp = 192 <= p[1] <= 223
+    # the EKT field after an SRTP packet (RFC 8870 §4.1; SRTCP carries none)
+    ekt = 0 if rtcp else 1 if p[-1] == 0 else struct.unpack("!H", p[-3:-1])[0]
+    ssrc = struct.unpack("!I", p[4:8] if rtcp else p[8:12])[0]
+    s = want.setdefault(ssrc, {"rtp_packets": 0, "rtcp_packets": 0, "bytes": 0, "index": None})
+    s["rtcp_packets" if rtcp else "rtp_packets"] += 1
+    s["bytes"] += len(p) - ekt
+    if not rtcp:
+        seq = struct.unpack("!H", p[2:4])[0]
+        i = s["index"]
+        if i is None:
+            s["index"] = seq
+        else:
+            # RFC 3711 §3.3.1: the index nearest the highest so far
+            cand = min((((i >> 16) + d) << 16 | seq for d in (-1, 0, 1) if (i >> 16) + d >= 0),
+                       key=lambda x: abs(x - i))
+            s["index"] = max(i, cand)
+forged = json.load(open(w + "/forged.json"))
+got = {s["ssrc"]: s for s in json.load(open(w + "/streams.json"))["streams"]}
+m = {}
+for line in open(w + "/metrics.txt"):
+    if line.startswith("#") or not line.strip():
+        continue
+    name, val = line.rsplit(" ", 1)
+    m[name] = float(val)
+errs = []
+def check(what, g, e):
+    print("%-44s %s (want %s)" % (what, g, e))
+    if g != e:
+        errs.append(what)
+check("streams listed", sorted(got), sorted(want))
+for ssrc, e in want.items():
+    g = got.get(ssrc, {})
+    for k in ("rtp_packets", "rtcp_packets", "bytes"):
+        check("ssrc %d %s" % (ssrc, k), g.get(k), e[k])
+    check("ssrc %d roc:seq" % ssrc, (g.get("roc"), g.get("seq")), (e["index"] >> 16, e["index"] & 0xffff))
+    f = ssrc == forged["ssrc"]
+    check("ssrc %d replay" % ssrc, g.get("replay"), 3 if f else 0)
+    check("ssrc %d auth_fail" % ssrc, g.get("auth_fail"), 2 if f else 0)
+    check("ssrc %d ohb_invalid" % ssrc, g.get("ohb_invalid"), 0)
+    check("ssrc %d idle_ms is a recent time" % ssrc, isinstance(g.get("idle_ms"), int) and g["idle_ms"] < 60000, True)
+tx = sum(v for k, v in m.items() if k.startswith(("perc_mdd_tx_rtp_total", "perc_mdd_tx_rtcp_total")))
+check("sum of copies_out = tx_rtp + tx_rtcp", sum(s["copies_out"] for s in got.values()), tx)
+one = json.load(open(w + "/streams-ep.json"))["streams"]
+check("streams of one endpoint", [(s["endpoint"], s["ssrc"]) for s in one],
+      [(forged["endpoint"], s) for s in sorted(got) if got[s]["endpoint"] == forged["endpoint"]])
 sys.exit(1 if errs else 0)
 PY
 
