@@ -29,6 +29,7 @@
 
 #include "cp.h"
 #include "ops.h"
+#include "xdp_port.h"
 
 #define HTTP_CLIENTS 4
 #define HTTP_REQ_MAX 4096
@@ -377,6 +378,24 @@ collect_ports(struct mx *x, const struct mdd *m)
 	}
 }
 
+/* perc's XDP program on net_af_xdp ports (docs/afxdp.md): what it sent to
+ * perc-mdd and what it passed to the kernel, summed over CPUs and ports */
+static void
+collect_xdp(struct mx *x)
+{
+	struct mdd_xdp_counters xc;
+
+	if (mdd_xdp_counters(&xc) != 0 || xc.ports == 0)
+		return;
+	fam(x, G_PORTS, "xdp_ports", "gauge", "net_af_xdp ports running perc's XDP program");
+	smp0(x, xc.ports);
+	fam(x, G_PORTS, "xdp_frames_total", "counter",
+	    "frames perc's XDP program saw, by result: redirected to perc-mdd, or passed_* / "
+	    "malformed to the kernel (docs/afxdp.md)");
+	for (unsigned i = 0; i < PERC_XDP__COUNT; i++)
+		smp(x, "result", mdd_xdp_ctr_name(i), NULL, NULL, (double)xc.c[i]);
+}
+
 static void
 collect_state(struct mx *x, const struct mdd *m)
 {
@@ -429,6 +448,7 @@ collect(struct mx *x, const struct mdd *m)
 	collect_cp(x, m);
 	collect_workers(x, m);
 	collect_ports(x, m);
+	collect_xdp(x);
 	collect_state(x, m);
 }
 
