@@ -17,6 +17,8 @@
 #   B and C run on hugepages with --huge-unlink when the host has free
 #   ones: no hugepage file of the run's file prefix is left.
 #   D: hugepages without --huge-unlink: perc-mdd warns about the files left.
+#   E: the busy_pct admission limit: taken idle, refused under a flood,
+#      taken again once quiet.
 # usage: test_lifecycle.sh PERC_MDD PERC_PCAPTEST MDDCTL WORKDIR
 set -u
 MDD=$1 PT=$2 CTL=$3 W=$4
@@ -253,5 +255,51 @@ if [ -n "$hugedir" ]; then
 		bad "D: exit $rc: $(tail -2 "$W/D.log")"
 	rm -f "$hugedir/perc-life-$$-D"map_*
 fi
+# E: the busy_pct limit (--limits at start): an endpoint is taken while
+# the workers idle, refused while a flood keeps one busy, taken again once
+# a quiet second has passed
+start E --no-huge -m 256 -- --provision "$W/provision.json" --api "$W/api.sock" --metrics off \
+	--stats-interval 0 --limits busy_pct=1
+sleep 1.2
+ctl conference create k >/dev/null 2>&1 || bad "E: conference create k"
+ctl endpoint add k q1 --remote-ufrag abcd >/dev/null 2>"$W/err" &&
+	ok "E: busy_pct 1: endpoint taken while the workers idle" ||
+	bad "E: idle, endpoint refused: $(cat "$W/err")"
+# the capture's frames again and again (replays after the first pass: each
+# still costs the worker a lookup and an open) for 3 s
+in_ns python3 - "$W/in.pcap" <<'PY' &
+import socket, struct, sys, time
+d, off, fr = open(sys.argv[1], "rb").read(), 24, []
+while off + 16 <= len(d):
+    n = struct.unpack("<I", d[off + 8:off + 12])[0]
+    fr.append(d[off + 16:off + 16 + n]); off += 16 + n
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("mddtap0", 0))
+end = time.time() + 3
+while time.time() < end:
+    for f in fr:
+        s.send(f)
+PY
+flood=$!
+sleep 1.3
+refused=0
+for i in $(seq 15); do
+	if ctl endpoint add k b$i --remote-ufrag abcd >/dev/null 2>"$W/err"; then
+		ctl endpoint remove k b$i >/dev/null 2>&1
+	elif grep -q "busiest worker [0-9]* % busy, above the limit 1 %" "$W/err"; then
+		refused=$((refused + 1))
+		break
+	fi
+	sleep 0.1
+done
+wait "$flood"
+[ $refused = 1 ] && ok "E: refused during the flood: $(grep -o 'busiest worker.*%' "$W/err" | head -1)" ||
+	bad "E: never refused during the flood: $(cat "$W/err")"
+sleep 2.2
+ctl endpoint add k q2 --remote-ufrag abcd >/dev/null 2>"$W/err" &&
+	ok "E: taken again once quiet" || bad "E: quiet again, still refused: $(cat "$W/err")"
+kill -TERM "$mdd_pid"
+wait_exit 10; rc=$?
+[ $rc -eq 0 ] && ok "E: SIGTERM: exited 0" || bad "E: exit $rc: $(tail -3 "$W/E.log")"
 echo "lifecycle: $pass passed, $fail failed"
 [ $fail -eq 0 ]
