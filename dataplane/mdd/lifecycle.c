@@ -587,16 +587,18 @@ op_stats_interval(json_t *o)
 
 /* One stream's counters (the owner worker writes them; read racily). */
 static json_t *
-stream_json(const struct mdd_leg *l, const struct mdd_stream *st, uint64_t now, uint64_t hz)
+stream_json(const struct mdd_leg *l, uint32_t i, uint64_t now, uint64_t hz)
 {
+	const struct mdd_stream *st = &l->streams[i];
 	const struct mdd_stream_ctr *sc = &st->ctr;
+	const struct mdd_stream_rare *r = &l->stream_rare[i];
 	uint64_t last = sc->last_tsc;
 	json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "endpoint", l->id, "ssrc",
 			      (json_int_t)st->ssrc, "rtp_packets", (json_int_t)sc->rtp_in,
-			      "rtcp_packets", (json_int_t)sc->rtcp_in, "bytes",
+			      "rtcp_packets", (json_int_t)r->rtcp_in, "bytes",
 			      (json_int_t)sc->bytes_in, "copies_out", (json_int_t)sc->copies_out,
-			      "auth_fail", (json_int_t)sc->auth_fail, "replay",
-			      (json_int_t)sc->replay, "ohb_invalid", (json_int_t)sc->ohb_invalid);
+			      "auth_fail", (json_int_t)r->auth_fail, "replay",
+			      (json_int_t)r->replay, "ohb_invalid", (json_int_t)r->ohb_invalid);
 
 	/* the receive window's top: ROC << 16 | SEQ of the highest packet */
 	if (st->in->rtp.seen) {
@@ -623,7 +625,7 @@ leg_streams(const struct mdd_leg *l, json_t *arr)
 	uint32_t ns = __atomic_load_n(&l->n_streams, __ATOMIC_ACQUIRE);
 
 	for (uint32_t s = 0; s < ns && s < l->max_streams; s++)
-		json_array_append_new(arr, stream_json(l, &l->streams[s], now, hz));
+		json_array_append_new(arr, stream_json(l, s, now, hz));
 }
 
 static const struct mdd_conf *

@@ -42,24 +42,28 @@ struct mdd_conf;
 struct mdd_leg;
 struct rte_mbuf;
 
-/** Counters of one stream (docs/operations.md, "streams"): written by the
+/** Counters of one stream (docs/operations.md, "streams"), written by the
  *  owner worker alone with plain stores, read racily by the control thread
  *  (aligned 64-bit words: a reader sees an old or a new value, never half).
- *  The first four are written for every packet and share the stream's
- *  first cache line with the pointers the fast path reads; the rest are
- *  rare (RTCP, failures) and live on the second. */
+ *  Those written for every packet sit in the stream's one cache line with
+ *  the pointers the fast path reads anyway ... */
 struct mdd_stream_ctr {
 	uint64_t rtp_in;             /**< SRTP packets whose hop layer opened */
 	uint64_t bytes_in;           /**< SRTP / SRTCP bytes opened (EKT field excluded) */
 	uint64_t copies_out;         /**< copies sealed toward receivers */
 	uint64_t last_tsc;           /**< TSC of the burst that last opened one (0: never) */
+};
+
+/** ... and the rare ones (RTCP, failures) in a per-leg array beside the
+ *  streams (mdd_leg.stream_rare, same index), out of the hot lines. */
+struct mdd_stream_rare {
 	uint64_t rtcp_in;            /**< SRTCP packets whose hop layer opened */
 	uint64_t auth_fail;          /**< hop-layer tag did not verify */
 	uint64_t replay;             /**< duplicate or behind the replay window */
 	uint64_t ohb_invalid;        /**< opened, but the OHB was malformed */
 };
 
-/** One SSRC sent by one leg. The owner worker writes it. */
+/** One SSRC sent by one leg: one cache line. The owner worker writes it. */
 struct mdd_stream {
 	uint32_t ssrc;
 	struct perc_stream *in;      /**< sender's HBH layer: ROC, replay */
@@ -138,6 +142,7 @@ struct mdd_leg {
 	struct pkt_udp_tmpl base;    /**< addresses and ports; MACs unset */
 	/* streams, owned by the worker */
 	struct mdd_stream *streams;
+	struct mdd_stream_rare *stream_rare; /**< rare counters, by stream index */
 	uint32_t n_streams;
 	uint32_t max_streams;
 	struct mdd_ssrc_slot *ssrc_tab;

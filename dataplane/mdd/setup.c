@@ -156,6 +156,10 @@ mdd_stream_add(struct mdd_leg *l, uint32_t ssrc)
 	return s;
 }
 
+/* the fast path reads and counts a stream in one cache line */
+_Static_assert(sizeof(struct mdd_stream) == RTE_CACHE_LINE_SIZE,
+	       "struct mdd_stream outgrew one cache line: move counters to mdd_stream_rare");
+
 static int
 setup_streams(struct mdd_leg *l, char *err, size_t errlen)
 {
@@ -167,7 +171,9 @@ setup_streams(struct mdd_leg *l, char *err, size_t errlen)
 	l->ssrc_mask = tab - 1;
 	l->streams = rte_zmalloc("streams", l->max_streams * sizeof(*l->streams),
 				 RTE_CACHE_LINE_SIZE);
-	if (l->ssrc_tab == NULL || l->streams == NULL)
+	l->stream_rare = rte_zmalloc("stream_rare", l->max_streams * sizeof(*l->stream_rare),
+				     RTE_CACHE_LINE_SIZE);
+	if (l->ssrc_tab == NULL || l->streams == NULL || l->stream_rare == NULL)
 		goto nomem;
 	/* every stream slot with its inbound state and one outbound context
 	 * per other leg of the conference, so that a new SSRC on the fast
@@ -288,6 +294,7 @@ free_leg(struct mdd_leg *l)
 		rte_free(l->streams[s].out_serial);
 	}
 	rte_free(l->streams);
+	rte_free(l->stream_rare);
 	rte_free(l->ssrc_tab);
 	if (l->rx != NULL) {
 		free_key(l->rx->cur);

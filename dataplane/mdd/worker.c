@@ -361,12 +361,12 @@ open_ctr(const struct media *md, int reason)
 static void
 open_drop(struct mdd_worker *w, struct media *md, int reason)
 {
-	struct mdd_stream_ctr *sc = &md->st->ctr;
+	struct mdd_stream_rare *r = &md->leg->stream_rare[md->st - md->leg->streams];
 
 	if (reason == PERC_R_AUTH)
-		sc->auth_fail++;
+		r->auth_fail++;
 	else if (reason == PERC_R_REPLAY || reason == PERC_R_TOO_OLD)
-		sc->replay++;
+		r->replay++;
 	drop(w, md->m, open_ctr(md, reason));
 	md->m = NULL;
 }
@@ -673,7 +673,7 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 		latch(md->leg, md);
 		md->leg->pkts_in++;
 		if (md->rtcp)
-			sc->rtcp_in++;
+			md->leg->stream_rare[md->st - md->leg->streams].rtcp_in++;
 		else
 			sc->rtp_in++;
 		sc->bytes_in += md->len;
@@ -708,7 +708,7 @@ fan_out(struct mdd_worker *w, struct wstate *ws, unsigned good)
 			CTR(w, rx_rtp)++;
 			if (md->leg->dbl &&
 			    perc_ohb_parse(md->pkt + op->hdr_len, op->len - op->hdr_len, &o) != PERC_R_OK) {
-				md->st->ctr.ohb_invalid++;
+				md->leg->stream_rare[md->st - md->leg->streams].ohb_invalid++;
 				drop(w, md->m, MDD_C_ohb_invalid);
 				md->m = NULL;
 				continue;
