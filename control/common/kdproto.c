@@ -12,35 +12,10 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "perc/bytes.h"
 #include "perc/ekt.h"
 #include "perc/kdproto.h"
 #include "perc/reason.h"
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)rd16(p) << 16 | rd16(p + 2);
-}
 
 /* Roster body: version(4) ‖ n(1) ‖ n × (len(1) ‖ id). Returns bytes or -reason. */
 static int
@@ -52,7 +27,7 @@ roster_encode(const struct perc_kd_roster *r, uint8_t *out, size_t cap)
 		return -PERC_R_OVERSIZED;
 	if (cap < off)
 		return -PERC_R_NO_ROOM;
-	wr32(out, r->version);
+	perc_wr32(out, r->version);
 	out[4] = r->n;
 	for (unsigned i = 0; i < r->n; i++) {
 		size_t l = strnlen(r->ids[i], PERC_KD_MAX_ID);
@@ -78,7 +53,7 @@ roster_decode(const uint8_t *p, size_t len, struct perc_kd_roster *r)
 
 	if (len < off)
 		return PERC_R_TRUNCATED;
-	r->version = rd32(p);
+	r->version = perc_rd32(p);
 	r->n = p[4];
 	if (r->n > PERC_KD_MAX_ROSTER)
 		return PERC_R_OVERSIZED;
@@ -126,17 +101,17 @@ body_encode(const struct perc_kd_msg *m, uint8_t *b, size_t cap)
 	case PERC_KD_KEEPALIVE_ACK:
 		if (cap < 4)
 			return -PERC_R_NO_ROOM;
-		wr32(b, m->seq);
+		perc_wr32(b, m->seq);
 		return 4;
 	case PERC_KD_EKT_ACK:
 		if (cap < 2)
 			return -PERC_R_NO_ROOM;
-		wr16(b, m->spi);
+		perc_wr16(b, m->spi);
 		return 2;
 	case PERC_KD_EKT_STEP:
 		if (cap < 2)
 			return -PERC_R_NO_ROOM;
-		wr16(b, m->spi);
+		perc_wr16(b, m->spi);
 		r = roster_encode(&m->roster, b + 2, cap - 2);
 		return r < 0 ? r : r + 2;
 	case PERC_KD_EKT_KEY:
@@ -161,7 +136,7 @@ body_encode(const struct perc_kd_msg *m, uint8_t *b, size_t cap)
 			return -PERC_R_OVERSIZED;
 		if (cap < 2 + tl)
 			return -PERC_R_NO_ROOM;
-		wr16(b, m->code);
+		perc_wr16(b, m->code);
 		memcpy(b + 2, m->text, tl);
 		return (int)(2 + tl);
 	case PERC_KD_BYE:
@@ -185,7 +160,7 @@ perc_kd_encode(const struct perc_kd_msg *m, uint8_t *out, size_t cap)
 		return n;
 	}
 	out[0] = m->type;
-	wr16(out + 1, (uint16_t)n);
+	perc_wr16(out + 1, (uint16_t)n);
 	return n + (int)PERC_KD_HDR;
 }
 
@@ -198,11 +173,11 @@ ektkey_part_len(const uint8_t *b, size_t n, size_t *out)
 
 	if (n < 2)
 		return PERC_R_TRUNCATED;
-	kl = rd16(b);
+	kl = perc_rd16(b);
 	if (n - 2 < kl + 2)
 		return PERC_R_TRUNCATED;
 	off = 2 + kl;
-	sl = rd16(b + off);
+	sl = perc_rd16(b + off);
 	off += 2;
 	if (n - off < sl + 5)
 		return PERC_R_TRUNCATED;
@@ -251,17 +226,17 @@ body_decode(const uint8_t *b, size_t n, struct perc_kd_msg *m)
 	case PERC_KD_KEEPALIVE_ACK:
 		if (n < 4)
 			return PERC_R_TRUNCATED;
-		m->seq = rd32(b);
+		m->seq = perc_rd32(b);
 		return n == 4 ? PERC_R_OK : PERC_R_OVERSIZED;
 	case PERC_KD_EKT_ACK:
 		if (n < 2)
 			return PERC_R_TRUNCATED;
-		m->spi = rd16(b);
+		m->spi = perc_rd16(b);
 		return n == 2 ? PERC_R_OK : PERC_R_OVERSIZED;
 	case PERC_KD_EKT_STEP:
 		if (n < 2)
 			return PERC_R_TRUNCATED;
-		m->spi = rd16(b);
+		m->spi = perc_rd16(b);
 		return roster_decode(b + 2, n - 2, &m->roster);
 	case PERC_KD_EKT_KEY:
 		return decode_ekt_key(b, n, m);
@@ -270,7 +245,7 @@ body_decode(const uint8_t *b, size_t n, struct perc_kd_msg *m)
 			return PERC_R_TRUNCATED;
 		if (n - 2 >= PERC_KD_MAX_TEXT)
 			return PERC_R_OVERSIZED;
-		m->code = rd16(b);
+		m->code = perc_rd16(b);
 		memcpy(m->text, b + 2, n - 2);
 		m->text[n - 2] = '\0';
 		/* text is shown to people: no control bytes, no embedded NUL */
@@ -297,7 +272,7 @@ perc_kd_decode(const uint8_t *p, size_t len, struct perc_kd_msg *m)
 	if (len > PERC_KD_MAX_MSG)
 		return PERC_R_OVERSIZED;
 	m->type = p[0];
-	n = rd16(p + 1);
+	n = perc_rd16(p + 1);
 	if (len - PERC_KD_HDR < n)
 		return PERC_R_TRUNCATED;
 	if (len - PERC_KD_HDR > n)
@@ -326,8 +301,8 @@ perc_kd_step_key(const uint8_t *cur, size_t key_len, const uint8_t *salt, size_t
 	if (key_len == 0 || key_len > 64)
 		return -PERC_R_KEY;
 	memcpy(info, label, sizeof(label) - 1);
-	wr16(info + sizeof(label) - 1, new_spi);
-	wr32(info + sizeof(label) + 1, roster_version);
+	perc_wr16(info + sizeof(label) - 1, new_spi);
+	perc_wr32(info + sizeof(label) + 1, roster_version);
 	kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
 	kc = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
 	EVP_KDF_free(kdf);

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "perc/bytes.h"
 #include "perc/kdf.h"
 #include "perc/reason.h"
 #include "perc/stun.h"
@@ -18,34 +19,6 @@
 #define FP_ATTR_LEN (ATTR_HDR + 4u)
 #define MI_ATTR_LEN (ATTR_HDR + PERC_STUN_MI_LEN)
 #define MAX_MSG_BODY 0xfffcu
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(((unsigned)p[0] << 8) | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static inline size_t
 pad4(size_t n)
@@ -149,7 +122,7 @@ stun_hmac(const char *key, size_t key_len, const uint8_t *p, size_t n, uint16_t 
 		return PERC_R_ENGINE;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	wr16(lf, len_field);
+	perc_wr16(lf, len_field);
 	if (EVP_MAC_init(c, (const unsigned char *)key, key_len, params) != 1 ||
 	    EVP_MAC_update(c, p, 2) != 1 || EVP_MAC_update(c, lf, 2) != 1 ||
 	    EVP_MAC_update(c, p + 4, n - 4) != 1 ||
@@ -176,7 +149,7 @@ perc_stun_key_check(const char *password, size_t len)
 bool
 perc_stun_is_stun(const uint8_t *p, size_t len)
 {
-	return len >= PERC_STUN_HDR && (p[0] & 0xc0) == 0 && rd32(p + 4) == PERC_STUN_COOKIE;
+	return len >= PERC_STUN_HDR && (p[0] & 0xc0) == 0 && perc_rd32(p + 4) == PERC_STUN_COOKIE;
 }
 
 static int
@@ -184,7 +157,7 @@ parse_xor_addr(const uint8_t *v, uint16_t vl, const uint8_t *hdr, struct perc_st
 {
 	if (vl < 4)
 		return PERC_R_MALFORMED;
-	a->port = (uint16_t)(rd16(v + 2) ^ (PERC_STUN_COOKIE >> 16));
+	a->port = (uint16_t)(perc_rd16(v + 2) ^ (PERC_STUN_COOKIE >> 16));
 	memset(a->addr, 0, sizeof(a->addr));
 	if (v[1] == 0x01 && vl == 8) {
 		a->family = 4;
@@ -248,7 +221,7 @@ parse_attr(uint16_t t, const uint8_t *v, uint16_t vl, struct perc_stun_msg *m)
 			return PERC_R_MALFORMED;
 		if (!m->has_priority) {
 			m->has_priority = true;
-			m->priority = rd32(v);
+			m->priority = perc_rd32(v);
 		}
 		return PERC_R_OK;
 	case PERC_STUN_A_USE_CANDIDATE:
@@ -261,7 +234,7 @@ parse_attr(uint16_t t, const uint8_t *v, uint16_t vl, struct perc_stun_msg *m)
 		if (vl != 8)
 			return PERC_R_MALFORMED;
 		if (!m->ice_controlling && !m->ice_controlled)
-			m->tie_breaker = ((uint64_t)rd32(v) << 32) | rd32(v + 4);
+			m->tie_breaker = ((uint64_t)perc_rd32(v) << 32) | perc_rd32(v + 4);
 		if (t == PERC_STUN_A_ICE_CONTROLLING)
 			m->ice_controlling = true;
 		else
@@ -296,9 +269,9 @@ perc_stun_parse(const uint8_t *p, size_t len, struct perc_stun_msg *m)
 		return PERC_R_TRUNCATED;
 	if ((p[0] & 0xc0) != 0)
 		return PERC_R_MALFORMED;
-	if (rd32(p + 4) != PERC_STUN_COOKIE)
+	if (perc_rd32(p + 4) != PERC_STUN_COOKIE)
 		return PERC_R_UNKNOWN;
-	body = rd16(p + 2);
+	body = perc_rd16(p + 2);
 	if (body & 3u)
 		return PERC_R_MALFORMED;
 	if (len < PERC_STUN_HDR + body)
@@ -307,7 +280,7 @@ perc_stun_parse(const uint8_t *p, size_t len, struct perc_stun_msg *m)
 		return PERC_R_MALFORMED;
 	m->msg = p;
 	m->msg_len = len;
-	m->type = rd16(p);
+	m->type = perc_rd16(p);
 	memcpy(m->tid, p + 8, PERC_STUN_TID_LEN);
 
 	for (off = PERC_STUN_HDR; off < len;) {
@@ -316,8 +289,8 @@ perc_stun_parse(const uint8_t *p, size_t len, struct perc_stun_msg *m)
 
 		if (len - off < ATTR_HDR)
 			return PERC_R_TRUNCATED;
-		t = rd16(p + off);
-		vl = rd16(p + off + 2);
+		t = perc_rd16(p + off);
+		vl = perc_rd16(p + off + 2);
 		v = p + off + ATTR_HDR;
 		if (pad4(vl) > len - off - ATTR_HDR)
 			return PERC_R_TRUNCATED;
@@ -325,7 +298,7 @@ perc_stun_parse(const uint8_t *p, size_t len, struct perc_stun_msg *m)
 			/* must be last, and right */
 			if (vl != 4 || off + FP_ATTR_LEN != len)
 				return PERC_R_MALFORMED;
-			if ((perc_stun_crc32(p, off) ^ PERC_STUN_FP_XOR) != rd32(v))
+			if ((perc_stun_crc32(p, off) ^ PERC_STUN_FP_XOR) != perc_rd32(v))
 				return PERC_R_MALFORMED;
 			m->has_fingerprint = true;
 		} else if (m->mi_off != 0) {
@@ -379,9 +352,9 @@ w_header(struct wr *w, uint16_t type, const uint8_t tid[PERC_STUN_TID_LEN])
 		w->err = PERC_R_NO_ROOM;
 		return;
 	}
-	wr16(w->p, type);
-	wr16(w->p + 2, 0);
-	wr32(w->p + 4, PERC_STUN_COOKIE);
+	perc_wr16(w->p, type);
+	perc_wr16(w->p + 2, 0);
+	perc_wr32(w->p + 4, PERC_STUN_COOKIE);
 	memcpy(w->p + 8, tid, PERC_STUN_TID_LEN);
 	w->n = PERC_STUN_HDR;
 }
@@ -400,12 +373,12 @@ w_attr(struct wr *w, uint16_t type, size_t len)
 		w->err = PERC_R_NO_ROOM;
 		return NULL;
 	}
-	wr16(w->p + w->n, type);
-	wr16(w->p + w->n + 2, (uint16_t)len);
+	perc_wr16(w->p + w->n, type);
+	perc_wr16(w->p + w->n + 2, (uint16_t)len);
 	v = w->p + w->n + ATTR_HDR;
 	memset(v, 0, pad4(len));
 	w->n += ATTR_HDR + pad4(len);
-	wr16(w->p + 2, (uint16_t)(w->n - PERC_STUN_HDR));
+	perc_wr16(w->p + 2, (uint16_t)(w->n - PERC_STUN_HDR));
 	return v;
 }
 
@@ -427,7 +400,7 @@ w_integrity(struct wr *w, const char *password, size_t password_len)
 	if (v == NULL)
 		return;
 	/* the length field already ends at MESSAGE-INTEGRITY */
-	r = stun_hmac(password, password_len, w->p, at, rd16(w->p + 2), v);
+	r = stun_hmac(password, password_len, w->p, at, perc_rd16(w->p + 2), v);
 	if (r != PERC_R_OK)
 		w->err = r;
 }
@@ -440,7 +413,7 @@ w_finish(struct wr *w)
 
 	v = w_attr(w, PERC_STUN_A_FINGERPRINT, 4);
 	if (v != NULL)
-		wr32(v, perc_stun_crc32(w->p, at) ^ PERC_STUN_FP_XOR);
+		perc_wr32(v, perc_stun_crc32(w->p, at) ^ PERC_STUN_FP_XOR);
 	if (w->err != PERC_R_OK)
 		return -w->err;
 	return (int)w->n;
@@ -462,7 +435,7 @@ w_xor_addr(struct wr *w, const struct perc_stun_addr *a)
 	if (v == NULL)
 		return;
 	v[1] = a->family == 4 ? 0x01 : 0x02;
-	wr16(v + 2, (uint16_t)(a->port ^ (PERC_STUN_COOKIE >> 16)));
+	perc_wr16(v + 2, (uint16_t)(a->port ^ (PERC_STUN_COOKIE >> 16)));
 	for (size_t i = 0; i < alen; i++)
 		v[4 + i] = a->addr[i] ^ w->p[4 + i];
 }
@@ -520,7 +493,7 @@ perc_stun_build_error(uint8_t *out, size_t cap, const uint8_t tid[PERC_STUN_TID_
 	if (n_unknown > 0) {
 		v = w_attr(&w, PERC_STUN_A_UNKNOWN_ATTRIBUTES, 2u * n_unknown);
 		for (unsigned i = 0; v != NULL && i < n_unknown; i++)
-			wr16(v + 2 * i, unknown[i]);
+			perc_wr16(v + 2 * i, unknown[i]);
 	}
 	if (password != NULL)
 		w_integrity(&w, password, password_len);
@@ -551,11 +524,11 @@ perc_stun_build_request(uint8_t *out, size_t cap, const uint8_t tid[PERC_STUN_TI
 	}
 	v = w_attr(&w, PERC_STUN_A_PRIORITY, 4);
 	if (v != NULL)
-		wr32(v, req->priority);
+		perc_wr32(v, req->priority);
 	v = w_attr(&w, req->controlling ? PERC_STUN_A_ICE_CONTROLLING : PERC_STUN_A_ICE_CONTROLLED, 8);
 	if (v != NULL) {
-		wr32(v, (uint32_t)(req->tie_breaker >> 32));
-		wr32(v + 4, (uint32_t)req->tie_breaker);
+		perc_wr32(v, (uint32_t)(req->tie_breaker >> 32));
+		perc_wr32(v + 4, (uint32_t)req->tie_breaker);
 	}
 	if (req->use_candidate)
 		(void)w_attr(&w, PERC_STUN_A_USE_CANDIDATE, 0);

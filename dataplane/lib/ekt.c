@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "perc/bytes.h"
 #include "perc/ekt.h"
 #include "perc/kdf.h"
 #include "perc/reason.h"
@@ -31,32 +32,6 @@
 /* EKTKey: ekt_key_value<1..256> and srtp_master_salt<1..256> */
 #define EKTKEY_VEC_MAX 256u
 #define EKTKEY_FIXED (2u + 2u + 2u + 3u)
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
 
 /*
  * Key wrap contexts. EVP has no way to run a cipher without an allocated
@@ -249,7 +224,7 @@ perc_ekt_field_len(const uint8_t *pkt, size_t len)
 		return 1;
 	if (pkt[len - 1] != PERC_EKT_FULL || len < 3)
 		return -PERC_R_EKT;
-	fl = rd16(pkt + len - 3);
+	fl = perc_rd16(pkt + len - 3);
 	if (fl < EKT_TRAILER + 1 || fl > len)
 		return -PERC_R_EKT;
 	return (int)fl;
@@ -274,7 +249,7 @@ perc_ekt_field_spi(const uint8_t *field, size_t len)
 {
 	if (!full_field_ok(field, len))
 		return -PERC_R_EKT;
-	return rd16(field + len - EKT_TRAILER);
+	return perc_rd16(field + len - EKT_TRAILER);
 }
 
 int
@@ -296,15 +271,15 @@ perc_ekt_wrap(const uint8_t *ekt_key, size_t ekt_key_len, const struct perc_ekt_
 		return -PERC_R_NO_ROOM;
 	pt[0] = pl->key_len;
 	memcpy(pt + 1, pl->key, pl->key_len);
-	wr32(pt + 1 + pl->key_len, pl->ssrc);
-	wr32(pt + 5 + pl->key_len, pl->roc);
+	perc_wr32(pt + 1 + pl->key_len, pl->ssrc);
+	perc_wr32(pt + 5 + pl->key_len, pl->roc);
 	r = perc_aes_kwp_wrap(ekt_key, ekt_key_len, pt, m, out, cap);
 	perc_zeroize(pt, sizeof(pt));
 	if (r != (int)ct)
 		return -PERC_R_ENGINE;
-	wr16(out + ct, pl->spi);
-	wr16(out + ct + 2, pl->epoch);
-	wr16(out + ct + 4, (uint16_t)total);
+	perc_wr16(out + ct, pl->spi);
+	perc_wr16(out + ct + 2, pl->epoch);
+	perc_wr16(out + ct + 4, (uint16_t)total);
 	out[ct + 6] = PERC_EKT_FULL;
 	return (int)total;
 }
@@ -321,8 +296,8 @@ perc_ekt_unwrap(const uint8_t *ekt_key, size_t ekt_key_len, const uint8_t *field
 	if (!full_field_ok(field, len))
 		return PERC_R_EKT;
 	ct = len - EKT_TRAILER;
-	pl->spi = rd16(field + ct);
-	pl->epoch = rd16(field + ct + 2);
+	pl->spi = perc_rd16(field + ct);
+	pl->epoch = perc_rd16(field + ct + 2);
 	if (ekt_key_len != 16 && ekt_key_len != 32)
 		return PERC_R_KEY;
 	r = perc_aes_kwp_unwrap(ekt_key, ekt_key_len, field, ct, pt, sizeof(pt));
@@ -335,8 +310,8 @@ perc_ekt_unwrap(const uint8_t *ekt_key, size_t ekt_key_len, const uint8_t *field
 	}
 	pl->key_len = (uint8_t)kl;
 	memcpy(pl->key, pt + 1, kl);
-	pl->ssrc = rd32(pt + 1 + kl);
-	pl->roc = rd32(pt + 5 + kl);
+	pl->ssrc = perc_rd32(pt + 1 + kl);
+	pl->roc = perc_rd32(pt + 5 + kl);
 	perc_zeroize(pt, sizeof(pt));
 	return PERC_R_OK;
 }
@@ -353,15 +328,15 @@ perc_ektkey_encode(const struct perc_ektkey_msg *m, uint8_t *out, size_t cap)
 		return -PERC_R_OVERSIZED;
 	if (cap < n)
 		return -PERC_R_NO_ROOM;
-	wr16(out, m->ekt_key_len);
+	perc_wr16(out, m->ekt_key_len);
 	memcpy(out + 2, m->ekt_key, m->ekt_key_len);
 	off = 2u + m->ekt_key_len;
-	wr16(out + off, m->salt_len);
+	perc_wr16(out + off, m->salt_len);
 	memcpy(out + off + 2, m->salt, m->salt_len);
 	off += 2u + m->salt_len;
-	wr16(out + off, m->spi);
+	perc_wr16(out + off, m->spi);
 	out[off + 2] = (uint8_t)(m->ttl >> 16);
-	wr16(out + off + 3, (uint16_t)m->ttl);
+	perc_wr16(out + off + 3, (uint16_t)m->ttl);
 	return (int)n;
 }
 
@@ -378,7 +353,7 @@ ektkey_vec(const uint8_t *p, size_t len, size_t *off, uint8_t *dst, size_t cap,
 
 	if (len - *off < 2)
 		return PERC_R_TRUNCATED;
-	n = rd16(p + *off);
+	n = perc_rd16(p + *off);
 	if (n == 0)
 		return PERC_R_MALFORMED;
 	if (n > EKTKEY_VEC_MAX || n > cap)
@@ -409,7 +384,7 @@ perc_ektkey_decode(const uint8_t *p, size_t len, struct perc_ektkey_msg *m)
 		perc_zeroize(m, sizeof(*m));
 		return r;
 	}
-	m->spi = rd16(p + off);
-	m->ttl = ((uint32_t)p[off + 2] << 16) | rd16(p + off + 3);
+	m->spi = perc_rd16(p + off);
+	m->ttl = ((uint32_t)p[off + 2] << 16) | perc_rd16(p + off + 3);
 	return PERC_R_OK;
 }

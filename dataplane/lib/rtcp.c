@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "perc/bytes.h"
 #include "perc/reason.h"
 #include "perc/rtcp.h"
 
@@ -19,12 +20,6 @@
 #define RTCP_FMT_PLI 1u
 #define RTCP_FMT_FIR 4u
 #define RTCP_FIR_ENTRY 8u
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 /* SDES: count chunks of SSRC/CSRC then items, each chunk ended by a zero
  * byte and padded to a 32-bit boundary (RFC 3550 §6.5). */
@@ -76,7 +71,7 @@ check_fb(const uint8_t *p, size_t n, struct perc_rtcp_pkt *k)
 	if (n < 12)
 		return -PERC_R_MALFORMED;
 	fci = n - 12;
-	k->media_ssrc = rd32(p + 8);
+	k->media_ssrc = perc_rd32(p + 8);
 	if (k->pt == PERC_RTCP_RTPFB && k->count == RTCP_FMT_NACK && (fci == 0 || fci % 4))
 		return -PERC_R_MALFORMED;
 	if (k->pt == PERC_RTCP_PSFB && k->count == RTCP_FMT_FIR) {
@@ -85,7 +80,7 @@ check_fb(const uint8_t *p, size_t n, struct perc_rtcp_pkt *k)
 		/* RFC 5104 §4.3.1.2: the header's media SSRC is unused (0);
 		 * the target sits in the FCI entry. A FIR may name several
 		 * targets: report the first. */
-		k->media_ssrc = rd32(p + 12);
+		k->media_ssrc = perc_rd32(p + 12);
 	}
 	return 0;
 }
@@ -131,7 +126,7 @@ check_body(const uint8_t *p, size_t n, struct perc_rtcp_pkt *k)
 	}
 	/* SDES and BYE lead with a source only when count > 0 */
 	if (n >= 8 && (k->count > 0 || (k->pt != PERC_RTCP_SDES && k->pt != PERC_RTCP_BYE)))
-		k->ssrc = rd32(p + 4);
+		k->ssrc = perc_rd32(p + 4);
 	return 0;
 }
 

@@ -6,33 +6,13 @@
  */
 #include <string.h>
 
+#include "perc/bytes.h"
 #include "perc/reason.h"
 #include "perc/rtp.h"
 
 #define RTP_EXT_ONE_BYTE 0xbedeu
 #define RTP_EXT_TWO_BYTE 0x1000u	/* low 4 bits are "appbits" */
 #define RTP_EXT_ONE_BYTE_STOP 15u	/* reserved id: ends the walk */
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 int
 perc_rtp_parse(const uint8_t *p, size_t len, struct perc_rtp_hdr *h)
@@ -48,19 +28,19 @@ perc_rtp_parse(const uint8_t *p, size_t len, struct perc_rtp_hdr *h)
 	h->cc = p[0] & 0x0f;
 	h->marker = (p[1] & 0x80) != 0;
 	h->pt = p[1] & 0x7f;
-	h->seq = rd16(p + 2);
-	h->ts = rd32(p + 4);
-	h->ssrc = rd32(p + 8);
+	h->seq = perc_rd16(p + 2);
+	h->ts = perc_rd32(p + 4);
+	h->ssrc = perc_rd32(p + 8);
 	hl = PERC_RTP_FIXED + 4u * h->cc;
 	if (h->extension) {
 		if (len < hl + 4)
 			return PERC_R_MALFORMED;
-		h->ext_profile = rd16(p + hl);
+		h->ext_profile = perc_rd16(p + hl);
 		/* the body may be up to 4 * 65535 bytes; hdr_len must stay
 		 * representable, and a UDP payload is never that long anyway */
-		if (hl + 4 + 4u * rd16(p + hl + 2) > UINT16_MAX)
+		if (hl + 4 + 4u * perc_rd16(p + hl + 2) > UINT16_MAX)
 			return PERC_R_MALFORMED;
-		h->ext_len = (uint16_t)(4u * rd16(p + hl + 2));
+		h->ext_len = (uint16_t)(4u * perc_rd16(p + hl + 2));
 		h->ext = p + hl + 4;
 		hl += 4 + h->ext_len;
 	}
@@ -183,9 +163,9 @@ perc_rtp_write(uint8_t *p, size_t cap, bool marker, uint8_t pt, uint16_t seq,
 	p[1] = (uint8_t)((marker ? 0x80 : 0) | pt);
 	p[2] = (uint8_t)(seq >> 8);
 	p[3] = (uint8_t)seq;
-	wr32(p + 4, ts);
-	wr32(p + 8, ssrc);
+	perc_wr32(p + 4, ts);
+	perc_wr32(p + 8, ssrc);
 	for (unsigned i = 0; i < cc; i++)
-		wr32(p + PERC_RTP_FIXED + 4 * i, csrc[i]);
+		perc_wr32(p + PERC_RTP_FIXED + 4 * i, csrc[i]);
 	return n;
 }

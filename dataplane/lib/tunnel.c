@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "perc/bytes.h"
 #include "perc/reason.h"
 #include "perc/tunnel.h"
 
@@ -17,20 +18,6 @@ struct tun_rd {
 	size_t len;
 	size_t off;
 };
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint8_t *
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
 
 static inline size_t
 rd_left(const struct tun_rd *r)
@@ -66,7 +53,7 @@ rd_u16(struct tun_rd *r, uint16_t *v)
 	int rc = rd_bytes(r, 2, &b);
 
 	if (rc == PERC_R_OK)
-		*v = rd16(b);
+		*v = perc_rd16(b);
 	return rc;
 }
 
@@ -128,7 +115,7 @@ dec_supported_profiles(struct tun_rd *r, struct perc_tun_msg *m)
 		return rc;
 	m->n_profiles = n / 2;
 	for (unsigned i = 0; i < m->n_profiles; i++)
-		m->profiles[i] = rd16(b + 2 * i);
+		m->profiles[i] = perc_rd16(b + 2 * i);
 	return PERC_R_OK;
 }
 
@@ -192,7 +179,7 @@ perc_tun_frame(const uint8_t *p, size_t len)
 
 	if (len < PERC_TUN_HDR)
 		return 0;
-	n = PERC_TUN_HDR + rd16(p + 1);
+	n = PERC_TUN_HDR + perc_rd16(p + 1);
 	return len >= n ? n : 0;
 }
 
@@ -206,7 +193,7 @@ perc_tun_decode(const uint8_t *p, size_t len, struct perc_tun_msg *m)
 	if (len < PERC_TUN_HDR)
 		return PERC_R_TRUNCATED;
 	r.p = p + PERC_TUN_HDR;
-	r.len = rd16(p + 1);
+	r.len = perc_rd16(p + 1);
 	r.off = 0;
 	if (len - PERC_TUN_HDR < r.len)
 		return PERC_R_TRUNCATED;
@@ -264,16 +251,16 @@ enc_body(const struct perc_tun_msg *m, uint8_t *p)
 	switch (m->type) {
 	case PERC_TUN_SUPPORTED_PROFILES:
 		*p++ = m->version;
-		p = wr16(p, (uint16_t)(2 * m->n_profiles));
+		p = perc_wr16(p, (uint16_t)(2 * m->n_profiles));
 		for (unsigned i = 0; i < m->n_profiles; i++)
-			p = wr16(p, m->profiles[i]);
+			p = perc_wr16(p, m->profiles[i]);
 		break;
 	case PERC_TUN_UNSUPPORTED_VERSION:
 		*p = m->version;
 		break;
 	case PERC_TUN_MEDIA_KEYS:
 		memcpy(p, m->uuid, TUN_UUID);
-		p = wr16(p + TUN_UUID, m->profile);
+		p = perc_wr16(p + TUN_UUID, m->profile);
 		p = wr_vec8(p, m->mki, m->mki_len);
 		p = wr_vec8(p, m->client_key, m->client_key_len);
 		p = wr_vec8(p, m->server_key, m->server_key_len);
@@ -282,7 +269,7 @@ enc_body(const struct perc_tun_msg *m, uint8_t *p)
 		break;
 	case PERC_TUN_TUNNELED_DTLS:
 		memcpy(p, m->uuid, TUN_UUID);
-		p = wr16(p + TUN_UUID, m->dtls_len);
+		p = perc_wr16(p + TUN_UUID, m->dtls_len);
 		memcpy(p, m->dtls, m->dtls_len);
 		break;
 	default:
@@ -303,7 +290,7 @@ perc_tun_encode(const struct perc_tun_msg *m, uint8_t *out, size_t cap)
 	if (cap < PERC_TUN_HDR + (size_t)n)
 		return -PERC_R_NO_ROOM;
 	out[0] = m->type;
-	wr16(out + 1, (uint16_t)n);
+	perc_wr16(out + 1, (uint16_t)n);
 	enc_body(m, out + PERC_TUN_HDR);
 	return (int)(PERC_TUN_HDR + (size_t)n);
 }

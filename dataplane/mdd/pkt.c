@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "pkt.h"
+#include "perc/bytes.h"
 
 #define IPPROTO_ICMP_ 1u
 #define IPPROTO_UDP_ 17u
@@ -30,19 +31,6 @@
 #else
 #define CSUM_TO_HOST(x) ((uint16_t)__builtin_bswap16(x))
 #endif
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline void
-wr16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* ---- checksums ---- */
 
@@ -152,14 +140,14 @@ static int
 parse_udp(const uint8_t *f, size_t l4, size_t iplen, bool verify_csum, struct pkt_info *info)
 {
 	const uint8_t *u = f + l4;
-	size_t ulen = rd16(u + 4);
-	uint16_t csum = rd16(u + 6);
+	size_t ulen = perc_rd16(u + 4);
+	uint16_t csum = perc_rd16(u + 6);
 	bool v6 = info->family == AF_INET6;
 
 	if (ulen < PKT_UDP_LEN || ulen > iplen)
 		return PKT_E_UDP_LEN;
-	info->src_port = rd16(u);
-	info->dst_port = rd16(u + 2);
+	info->src_port = perc_rd16(u);
+	info->dst_port = perc_rd16(u + 2);
 	info->payload_off = (uint16_t)(l4 + PKT_UDP_LEN);
 	info->payload_len = (uint16_t)(ulen - PKT_UDP_LEN);
 	if (csum == 0) {
@@ -198,14 +186,14 @@ parse_ipv4(const uint8_t *f, size_t len, size_t l3, bool verify_csum, struct pkt
 		return PKT_E_IP_HDR;
 	if (room < ihl)
 		return PKT_E_TRUNCATED;
-	tot = rd16(ip + 2);
+	tot = perc_rd16(ip + 2);
 	if (tot > room || tot < ihl)
 		return PKT_E_IP_LEN;
 	/* the sum over a correct header, checksum included, is 0xffff in
 	 * either byte order */
 	if (raw_sum(ip, ihl) != 0xffffu)
 		return PKT_E_IP_HDR;
-	if (rd16(ip + 6) & 0x3fffu)     /* MF or fragment offset */
+	if (perc_rd16(ip + 6) & 0x3fffu)     /* MF or fragment offset */
 		return PKT_E_FRAGMENT;
 	info->family = AF_INET;
 	info->ttl = ip[8];
@@ -235,7 +223,7 @@ parse_ipv6(const uint8_t *f, size_t len, size_t l3, bool verify_csum, struct pkt
 		return PKT_E_TRUNCATED;
 	if ((ip[0] >> 4) != 6)
 		return PKT_E_IP_VERSION;
-	plen = rd16(ip + 4);
+	plen = perc_rd16(ip + 4);
 	if (plen > room - PKT_IPV6_LEN)
 		return PKT_E_IP_LEN;
 	info->family = AF_INET6;
@@ -270,12 +258,12 @@ pkt_parse(const uint8_t *frame, size_t len, bool verify_csum, struct pkt_info *i
 		return PKT_E_TRUNCATED;
 	memcpy(info->dst_mac, frame, 6);
 	memcpy(info->src_mac, frame + 6, 6);
-	et = rd16(frame + 12);
+	et = perc_rd16(frame + 12);
 	if (et == PKT_ETHERTYPE_VLAN) {
 		if (len < PKT_ETH_LEN + PKT_VLAN_LEN)
 			return PKT_E_TRUNCATED;
-		info->vlan = rd16(frame + 14);
-		et = rd16(frame + 16);
+		info->vlan = perc_rd16(frame + 14);
+		et = perc_rd16(frame + 16);
 		l3 += PKT_VLAN_LEN;
 	}
 	info->ethertype = et;
@@ -307,13 +295,13 @@ pkt_udp_tmpl_init(struct pkt_udp_tmpl *t)
 	memcpy(h, t->dst_mac, 6);
 	memcpy(h + 6, t->src_mac, 6);
 	if (t->vlan != 0) {
-		wr16(h + o, PKT_ETHERTYPE_VLAN);
-		wr16(h + o + 2, t->vlan);
+		perc_wr16(h + o, PKT_ETHERTYPE_VLAN);
+		perc_wr16(h + o + 2, t->vlan);
 		o += PKT_VLAN_LEN;
 	}
 	ip = h + o + 2;
 	if (t->family == AF_INET6) {
-		wr16(h + o, PKT_ETHERTYPE_IPV6);
+		perc_wr16(h + o, PKT_ETHERTYPE_IPV6);
 		/* version 6, traffic class, flow label 0 */
 		ip[0] = (uint8_t)(0x60u | (PKT_TOS_EF >> 4));
 		ip[1] = (uint8_t)((PKT_TOS_EF & 0x0fu) << 4);
@@ -325,7 +313,7 @@ pkt_udp_tmpl_init(struct pkt_udp_tmpl *t)
 		t->pseudo_sum = (uint16_t)~csum_fold(csum_partial(ip + 8, 32, 0));
 		t->ip_sum = 0;
 	} else {
-		wr16(h + o, PKT_ETHERTYPE_IPV4);
+		perc_wr16(h + o, PKT_ETHERTYPE_IPV4);
 		ip[0] = 0x45;
 		ip[1] = PKT_TOS_EF;
 		ip[6] = 0x40;           /* DF; identification 0 (RFC 6864) */
@@ -337,8 +325,8 @@ pkt_udp_tmpl_init(struct pkt_udp_tmpl *t)
 		t->pseudo_sum = (uint16_t)~csum_fold(csum_partial(ip + 12, 8, 0));
 		t->ip_sum = (uint16_t)~csum_fold(csum_partial(ip, PKT_IPV4_LEN, 0));
 	}
-	wr16(u, t->src_port);
-	wr16(u + 2, t->dst_port);
+	perc_wr16(u, t->src_port);
+	perc_wr16(u + 2, t->dst_port);
 	t->hdr_len = (uint16_t)(u + PKT_UDP_LEN - h);
 }
 
@@ -375,20 +363,20 @@ pkt_udp_write(uint8_t *frame, const struct pkt_udp_tmpl *t, uint16_t payload_len
 	if (payload_len > PKT_UDP_MAX_PAYLOAD)
 		return 0;
 	copy_hdr(frame, t);
-	wr16(u + 4, ulen);
+	perc_wr16(u + 4, ulen);
 	if (t->family == AF_INET6) {
-		wr16(u - PKT_IPV6_LEN + 4, ulen);
+		perc_wr16(u - PKT_IPV6_LEN + 4, ulen);
 	} else {
 		uint8_t *ip = u - PKT_IPV4_LEN;
 		uint32_t tot = ulen + PKT_IPV4_LEN;
 
-		wr16(ip + 2, tot);
-		wr16(ip + 10, csum_fold(t->ip_sum + tot));
+		perc_wr16(ip + 2, tot);
+		perc_wr16(ip + 10, csum_fold(t->ip_sum + tot));
 	}
 	if (udp_csum) {
 		uint16_t c = csum_fold(csum_partial(u, ulen, t->pseudo_sum + IPPROTO_UDP_ + ulen));
 
-		wr16(u + 6, c ? c : 0xffffu);
+		perc_wr16(u + 6, c ? c : 0xffffu);
 	}
 	return t->hdr_len + (size_t)payload_len;
 }
@@ -404,11 +392,11 @@ put_eth(uint8_t *out, const uint8_t dst[6], const uint8_t src[6], uint16_t vlan,
 	memcpy(out, dst, 6);
 	memcpy(out + 6, src, 6);
 	if (vlan != 0) {
-		wr16(out + o, PKT_ETHERTYPE_VLAN);
-		wr16(out + o + 2, vlan);
+		perc_wr16(out + o, PKT_ETHERTYPE_VLAN);
+		perc_wr16(out + o + 2, vlan);
 		o += PKT_VLAN_LEN;
 	}
-	wr16(out + o, et);
+	perc_wr16(out + o, et);
 	return o + 2;
 }
 
@@ -427,9 +415,9 @@ pkt_arp_parse(const uint8_t *frame, size_t len, const struct pkt_info *info, str
 	if (info->kind != PKT_K_ARP || len < info->l3_off || len - info->l3_off < ARP_BODY_LEN)
 		return -1;
 	/* htype 1 (Ethernet), ptype 0x0800, hlen 6, plen 4 */
-	if (rd16(a) != 1 || rd16(a + 2) != PKT_ETHERTYPE_IPV4 || a[4] != 6 || a[5] != 4)
+	if (perc_rd16(a) != 1 || perc_rd16(a + 2) != PKT_ETHERTYPE_IPV4 || a[4] != 6 || a[5] != 4)
 		return -1;
-	op = rd16(a + 6);
+	op = perc_rd16(a + 6);
 	if (op != 1 && op != 2)
 		return -1;
 	arp->op = op;
@@ -451,11 +439,11 @@ put_arp(uint8_t *out, size_t cap, const uint8_t eth_dst[6], uint16_t vlan, uint1
 		return 0;
 	memset(out, 0, PKT_ARP_FRAME_LEN);
 	a = out + put_eth(out, eth_dst, sha, vlan, PKT_ETHERTYPE_ARP);
-	wr16(a, 1);
-	wr16(a + 2, PKT_ETHERTYPE_IPV4);
+	perc_wr16(a, 1);
+	perc_wr16(a + 2, PKT_ETHERTYPE_IPV4);
 	a[4] = 6;
 	a[5] = 4;
-	wr16(a + 6, op);
+	perc_wr16(a + 6, op);
 	memcpy(a + 8, sha, 6);
 	memcpy(a + 14, spa, 4);
 	memcpy(a + 18, tha, 6);
@@ -551,7 +539,7 @@ put_nd(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t type, 
 
 	memset(ip, 0, PKT_IPV6_LEN + mlen);
 	ip[0] = 0x60;
-	wr16(ip + 4, (uint32_t)mlen);
+	perc_wr16(ip + 4, (uint32_t)mlen);
 	ip[6] = IPPROTO_ICMP6_;
 	ip[7] = 255;
 	memcpy(ip + 8, src, 16);
@@ -564,7 +552,7 @@ put_nd(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t type, 
 		m[ND_HDR_LEN + 1] = 1;
 		memcpy(m + ND_HDR_LEN + 2, our_mac, 6);
 	}
-	wr16(m + 2, l4_csum(src, dst, 16, IPPROTO_ICMP6_, m, mlen));
+	perc_wr16(m + 2, l4_csum(src, dst, 16, IPPROTO_ICMP6_, m, mlen));
 	return PKT_IPV6_LEN + mlen;
 }
 
