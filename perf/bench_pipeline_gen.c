@@ -32,10 +32,12 @@
 #include <jansson.h>
 
 #include "bench_pipeline_common.h"
+#include "perc/bytes.h"
 #include "perc/double.h"
 #include "perc/ekt.h"
 #include "perc/profile.h"
 #include "perc/rtp.h"
+#include "perc/seedrng.h"
 
 #define PROG "perc-bench-pipeline-gen"
 #define MAX_PAYLOAD 1300u
@@ -105,46 +107,6 @@ num(const char *s, unsigned long lo, unsigned long hi, unsigned *v)
 	return true;
 }
 
-/* splitmix64 */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void
-rng_bytes(uint64_t *s, uint8_t *out, size_t n)
-{
-	while (n > 0) {
-		uint64_t x = rng_next(s);
-		size_t k = n < 8 ? n : 8;
-
-		memcpy(out, &x, k);
-		out += k;
-		n -= k;
-	}
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static void
 hex(char *out, const uint8_t *p, size_t n)
 {
@@ -178,7 +140,7 @@ csum_fold(uint32_t s)
 static void
 ep_ip(unsigned g, uint8_t ip[4])
 {
-	put32(ip, 0xc6120000u + 16 + g);   /* 198.18.0.0/15 */
+	perc_wr32(ip, 0xc6120000u + 16 + g);   /* 198.18.0.0/15 */
 }
 
 static uint16_t
@@ -204,27 +166,27 @@ frame(const struct gopts *o, unsigned g, uint8_t *f, size_t plen)
 
 	memcpy(f, (const uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x01 }, 6);
 	memcpy(f + 6, (const uint8_t[2]){ 0x02, 0xe1 }, 2);
-	put32(f + 8, g + 1);
-	put16(f + 12, 0x0800);
+	perc_wr32(f + 8, g + 1);
+	perc_wr16(f + 12, 0x0800);
 	ep_ip(g, src);
 	f[14] = 0x45;
 	f[15] = 0;
-	put16(f + 16, (uint16_t)(20 + 8 + plen));
-	put16(f + 18, 0);
-	put16(f + 20, 0x4000);     /* DF */
+	perc_wr16(f + 16, (uint16_t)(20 + 8 + plen));
+	perc_wr16(f + 18, 0);
+	perc_wr16(f + 20, 0x4000);     /* DF */
 	f[22] = 64;
 	f[23] = 17;
-	put16(f + 24, 0);
+	perc_wr16(f + 24, 0);
 	memcpy(f + 26, src, 4);
 	memcpy(f + 30, o->mdd_ip, 4);
-	put16(f + 24, csum_fold(csum_add(f + 14, 20, 0)));
-	put16(f + 34, ep_port(g));
-	put16(f + 36, (uint16_t)o->mdd_port);
-	put16(f + 38, (uint16_t)(8 + plen));
-	put16(f + 40, 0);
+	perc_wr16(f + 24, csum_fold(csum_add(f + 14, 20, 0)));
+	perc_wr16(f + 34, ep_port(g));
+	perc_wr16(f + 36, (uint16_t)o->mdd_port);
+	perc_wr16(f + 38, (uint16_t)(8 + plen));
+	perc_wr16(f + 40, 0);
 	s = csum_add(f + 26, 8, 17u + (uint32_t)(8 + plen));
 	c = csum_fold(csum_add(f + 34, 8 + plen, s));
-	put16(f + 40, c == 0 ? 0xffff : c);
+	perc_wr16(f + 40, c == 0 ? 0xffff : c);
 	return 42 + plen;
 }
 
@@ -387,8 +349,8 @@ main(int argc, char **argv)
 		die("out of memory for %u endpoints", n_eps);
 	rng = o.seed * 0x2545f4914f6cdd1dull + 1;
 	for (unsigned i = 0; i < o.confs; i++) {
-		rng_bytes(&rng, confs[i].ekt_key, layer->key_len);
-		rng_bytes(&rng, confs[i].e2e_salt, 12);
+		perc_seedrng_bytes(&rng, confs[i].ekt_key, layer->key_len);
+		perc_seedrng_bytes(&rng, confs[i].e2e_salt, 12);
 		confs[i].spi = (uint16_t)(0x100 + i);
 	}
 	for (unsigned g = 0; g < n_eps; g++) {
@@ -396,11 +358,11 @@ main(int argc, char **argv)
 		uint8_t mk[64], ms[28];
 
 		memset(x, 0, sizeof(*x));
-		rng_bytes(&rng, x->rx_key, layer->key_len);
-		rng_bytes(&rng, x->rx_salt, layer->salt_len);
-		rng_bytes(&rng, x->tx_key, layer->key_len);
-		rng_bytes(&rng, x->tx_salt, layer->salt_len);
-		rng_bytes(&rng, x->e2e_key, layer->key_len);
+		perc_seedrng_bytes(&rng, x->rx_key, layer->key_len);
+		perc_seedrng_bytes(&rng, x->rx_salt, layer->salt_len);
+		perc_seedrng_bytes(&rng, x->tx_key, layer->key_len);
+		perc_seedrng_bytes(&rng, x->tx_salt, layer->salt_len);
+		perc_seedrng_bytes(&rng, x->e2e_key, layer->key_len);
 		memcpy(mk, x->e2e_key, layer->key_len);
 		memcpy(mk + layer->key_len, x->rx_key, layer->key_len);
 		memcpy(ms, confs[g / o.size].e2e_salt, 12);

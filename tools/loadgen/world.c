@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "lg.h"
+#include "perc/seedrng.h"
 
 static const char *const rx_names[] = {
 #define LG_RX_NAME_(e, n) n,
@@ -57,30 +58,6 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* splitmix64: every key, SSRC start and timestamp base from the seed */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void
-rng_bytes(uint64_t *s, uint8_t *out, size_t n)
-{
-	while (n > 0) {
-		uint64_t v = rng_next(s);
-		size_t k = n < 8 ? n : 8;
-
-		memcpy(out, &v, k);
-		out += k;
-		n -= k;
-	}
 }
 
 /* SSRC = (i + 1) * odd constant mod 2^32: unique, spread over the space
@@ -157,8 +134,8 @@ stream_init(struct lg_world *w, struct lg_stream *s, unsigned ep, unsigned k, ui
 	s->payload = (uint16_t)(video ? w->o.payload_video : w->o.payload_audio);
 	/* ROC 0 (the MDD's outbound ROC starts there too), SEQ anywhere in
 	 * the first half so that long runs cross 65535 -> 0 */
-	s->index = rng_next(rng) & 0x7fff;
-	s->ts = (uint32_t)rng_next(rng);
+	s->index = perc_seedrng_next(rng) & 0x7fff;
+	s->ts = (uint32_t)perc_seedrng_next(rng);
 	s->sent = 0;
 }
 
@@ -222,8 +199,8 @@ lg_world_init(struct lg_world *w, const struct lg_opts *o, struct perc_engine *e
 		struct lg_conf *cf = &w->confs[c];
 
 		cf->ekt_key_len = w->layer->key_len;
-		rng_bytes(&rng, cf->ekt_key, cf->ekt_key_len);
-		rng_bytes(&rng, cf->e2e_salt, w->layer->salt_len);
+		perc_seedrng_bytes(&rng, cf->ekt_key, cf->ekt_key_len);
+		perc_seedrng_bytes(&rng, cf->e2e_salt, w->layer->salt_len);
 		cf->spi = (uint16_t)(0x100 + c);
 	}
 	n = 0;
@@ -238,11 +215,11 @@ lg_world_init(struct lg_world *w, const struct lg_opts *o, struct perc_engine *e
 		ep->mac[0] = 0x02;
 		ep->mac[1] = 0xe0;
 		lg_put32(ep->mac + 2, g + 1);
-		rng_bytes(&rng, ep->rx_key, w->layer->key_len);
-		rng_bytes(&rng, ep->rx_salt, w->layer->salt_len);
-		rng_bytes(&rng, ep->tx_key, w->layer->key_len);
-		rng_bytes(&rng, ep->tx_salt, w->layer->salt_len);
-		rng_bytes(&rng, ep->e2e_key, w->layer->key_len);
+		perc_seedrng_bytes(&rng, ep->rx_key, w->layer->key_len);
+		perc_seedrng_bytes(&rng, ep->rx_salt, w->layer->salt_len);
+		perc_seedrng_bytes(&rng, ep->tx_key, w->layer->key_len);
+		perc_seedrng_bytes(&rng, ep->tx_salt, w->layer->salt_len);
+		perc_seedrng_bytes(&rng, ep->e2e_key, w->layer->key_len);
 		if (keys_init(w, ep, err, errlen) != 0) {
 			w->n_eps = g;
 			lg_world_free(w);
