@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "perc/kat.h"
+#include "perc/seedrng.h"
 #include "pcaptest.h"
 
 static const char *const counter_names[] = {
@@ -198,28 +199,17 @@ pt_fnv64(const void *p, size_t n)
 	return h;
 }
 
-/* splitmix64 */
+/* splitmix64 (perc/seedrng.h: the generators share one sequence) */
 uint64_t
 pt_rng_next(struct pt_rng *r)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return perc_seedrng_next(&r->s);
 }
 
 void
 pt_rng_bytes(struct pt_rng *r, uint8_t *out, size_t n)
 {
-	while (n > 0) {
-		uint64_t v = pt_rng_next(r);
-		size_t k = n < 8 ? n : 8;
-
-		memcpy(out, &v, k);
-		out += k;
-		n -= k;
-	}
+	perc_seedrng_bytes(&r->s, out, n);
 }
 
 void
