@@ -6,8 +6,12 @@
   neighbours.py check DIR   -> reads DIR/out.pcap and DIR/stats.json
 """
 import json
+import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tapio import read_pcap, write_pcap  # noqa: E402
 
 MDD4, MDD6 = bytes([192, 0, 2, 1]), bytes.fromhex("20010db8000000000000000000000001")
 A4, A_MAC = bytes([192, 0, 2, 100]), bytes.fromhex("02aa00000001")
@@ -54,25 +58,6 @@ def icmp6_ns(src, target, mac):
     return bytes.fromhex("3333ff") + target[13:], ip6 + body
 
 
-def pcap(path, frames):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frames):
-            f.write(struct.pack("<IIII", 1, i, len(fr), len(fr)) + fr)
-
-
-def read_pcap(path):
-    out = []
-    with open(path, "rb") as f:
-        data = f.read()
-    off = 24
-    while off + 16 <= len(data):
-        _, _, incl, _ = struct.unpack("<IIII", data[off:off + 16])
-        out.append(data[off + 16:off + 16 + incl])
-        off += 16 + incl
-    return out
-
-
 def gen(d):
     frames = []
     # who has 192.0.2.1? tell 192.0.2.100
@@ -91,7 +76,7 @@ def gen(d):
     echo = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"ping"
     echo = echo[:2] + struct.pack("!H", csum(echo)) + echo[4:]
     frames.append(eth(MDD_MAC, A_MAC, 0x0800, ipv4(A4, MDD4, 1, echo)))
-    pcap(d + "/in.pcap", frames)
+    write_pcap(d + "/in.pcap", frames)
     key, salt = "00" * 16, "00" * 12
     eps = [{"id": n, "addr": a, "profile": "SRTP_AEAD_AES_128_GCM", "rx_key": key,
             "rx_salt": salt, "tx_key": key, "tx_salt": salt, "ssrcs": []}

@@ -28,6 +28,53 @@ def read_pcap(path):
     return out
 
 
+def write_pcap(path, frames):
+    """A classic pcap (Ethernet) of frames."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1, i, len(fr), len(fr)) + fr)
+
+
+def read_pcapng(path):
+    """(block types, [(epb flags or None, data)]) of a pcapng file, every
+    block length checked (perc-mdd's captures, docs/operations.md)."""
+    d, off, types, pkts = open(path, "rb").read(), 0, [], []
+    while off < len(d):
+        t, ln = struct.unpack("<II", d[off:off + 8])
+        assert ln % 4 == 0 and ln >= 12 and off + ln <= len(d), "bad block length"
+        assert struct.unpack("<I", d[off + ln - 4:off + ln])[0] == ln, "trailing length"
+        types.append(t)
+        if t == 0x0A0D0D0A:
+            assert struct.unpack("<I", d[off + 8:off + 12])[0] == 0x1A2B3C4D
+        if t == 6:
+            cap = struct.unpack("<I", d[off + 20:off + 24])[0]
+            data = d[off + 28:off + 28 + cap]
+            o = off + 28 + ((cap + 3) & ~3)
+            flags = None
+            while o < off + ln - 4:
+                code, olen = struct.unpack("<HH", d[o:o + 4])
+                if code == 0:
+                    break
+                if code == 2:
+                    flags = struct.unpack("<I", d[o + 4:o + 8])[0]
+                o += 4 + ((olen + 3) & ~3)
+            pkts.append((flags, data))
+        off += ln
+    return types, pkts
+
+
+def read_metrics(path):
+    """{series: value} of a Prometheus text exposition (comments skipped)."""
+    m = {}
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        name, val = line.rsplit(" ", 1)
+        m[name] = float(val)
+    return m
+
+
 def src_key(fr):
     """(ip bytes, port) of an IPv4 / IPv6 UDP frame's source, or None."""
     et = struct.unpack("!H", fr[12:14])[0] if len(fr) >= 14 else 0
@@ -79,10 +126,7 @@ def capture(iface, out):
             continue
         if addr[2] != PACKET_OUTGOING:
             frames.append(data)
-    with open(out, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for i, fr in enumerate(frames):
-            f.write(struct.pack("<IIII", 1, i, len(fr), len(fr)) + fr)
+    write_pcap(out, frames)
     print("captured %d frames" % len(frames))
 
 

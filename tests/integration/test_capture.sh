@@ -125,9 +125,10 @@ rc=$?
 mdd_pid=
 [ $rc = 0 ] && ok "perc-mdd exited 0" || bad "perc-mdd exit $rc: $(tail -5 "$W/mdd.log")"
 
-python3 - "$W" "$SRTP" >"$W/check.log" 2>&1 <<'PY'
+python3 - "$W" "$SRTP" "$here" >"$W/check.log" 2>&1 <<'PY'
 import json, struct, subprocess, sys
 W, SRTP = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
 sec = json.load(open(W + "/secrets.json"))
 eps = {e["id"]: e for e in sec["endpoints"]}
 fails = []
@@ -137,39 +138,7 @@ def check(cond, what):
     if not cond:
         fails.append(what)
 
-def read_pcap(path):
-    d, off, out = open(path, "rb").read(), 24, []
-    while off + 16 <= len(d):
-        n = struct.unpack("<I", d[off + 8:off + 12])[0]
-        out.append(d[off + 16:off + 16 + n])
-        off += 16 + n
-    return out
-
-def pcapng(path):
-    """(block types, [(flags, data)]) of a pcapng file, every length checked."""
-    d, off, types, pkts = open(path, "rb").read(), 0, [], []
-    while off < len(d):
-        t, ln = struct.unpack("<II", d[off:off + 8])
-        assert ln % 4 == 0 and ln >= 12 and off + ln <= len(d), "bad block length"
-        assert struct.unpack("<I", d[off + ln - 4:off + ln])[0] == ln, "trailing length"
-        types.append(t)
-        if t == 0x0A0D0D0A:
-            assert struct.unpack("<I", d[off + 8:off + 12])[0] == 0x1A2B3C4D
-        if t == 6:
-            iface, hi, lo, cap, orig = struct.unpack("<IIIII", d[off + 8:off + 28])
-            data = d[off + 28:off + 28 + cap]
-            o = off + 28 + ((cap + 3) & ~3)
-            flags = None
-            while o < off + ln - 4:
-                code, olen = struct.unpack("<HH", d[o:o + 4])
-                if code == 0:
-                    break
-                if code == 2:
-                    flags = struct.unpack("<I", d[o + 4:o + 8])[0]
-                o += 4 + ((olen + 3) & ~3)
-            pkts.append((flags, data))
-        off += ln
-    return types, pkts
+from tapio import read_pcap, read_pcapng as pcapng
 
 def src(fr):
     return "%s:%d" % (".".join(str(b) for b in fr[26:30]), struct.unpack("!H", fr[34:36])[0])

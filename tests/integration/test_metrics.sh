@@ -130,15 +130,13 @@ python3 "$here/../../tools/perc-telemetry.py" --socket "$sock" /perc/stats /perc
 [ $? -eq 1 ] && grep -q "no conference nope" "$W/ctl.err" && ok "conference-stats of an unknown conference refused" ||
 	bad "conference-stats nope: $(cat "$W/ctl.err")"
 
-python3 - "$W" <<'PY' && ok "counters equal the traffic sent (metrics, telemetry, API)" || bad "counters"
+python3 - "$W" "$here" <<'PY' && ok "counters equal the traffic sent (metrics, telemetry, API)" || bad "counters"
 import json, re, socket, struct, sys
 w = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from tapio import read_metrics, read_pcap
 sec = json.load(open(w + "/secrets.json"))
-data = open(w + "/in.pcap", "rb").read()
-off, frames = 24, []
-while off + 16 <= len(data):
-    n = struct.unpack("<I", data[off + 8:off + 12])[0]
-    frames.append(data[off + 16:off + 16 + n]); off += 16 + n
+frames = read_pcap(w + "/in.pcap")
 conf_of = {}
 for ep in sec["endpoints"]:
     host, port = ep["addr"].rsplit(":", 1)
@@ -154,12 +152,7 @@ for f in frames:
         if conf_of[k] == "c1" and 192 <= f[14 + ihl + 8 + 1] <= 223:
             rtcp_c1 += 1
 sent = count["c1"] + count["c2"]
-m = {}
-for line in open(w + "/metrics.txt"):
-    if line.startswith("#") or not line.strip():
-        continue
-    name, val = line.rsplit(" ", 1)
-    m[name] = float(val)
+m = read_metrics(w + "/metrics.txt")
 def tot(fam):
     return sum(v for k, v in m.items() if k == fam or k.startswith(fam + "{"))
 errs = []
@@ -203,17 +196,15 @@ PY
 # per-stream counters (mddctl streams): what each SSRC sent, then forged
 # packets on one stream: 3 replays of its first packet, 2 with a SEQ changed
 # (the tag no longer verifies); they count on that stream and no other
-python3 - "$W" >"$W/extras.log" 2>&1 <<'PY' || bad "forged frames: $(cat "$W/extras.log")"
+python3 - "$W" "$here" >"$W/extras.log" 2>&1 <<'PY' || bad "forged frames: $(cat "$W/extras.log")"
 import json, struct, sys
 w = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from tapio import read_pcap, write_pcap
 sec = json.load(open(w + "/secrets.json"))
 ep = [e for e in sec["endpoints"] if e["conference"] == "c1"][0]
 host, port = ep["addr"].rsplit(":", 1)
-data = open(w + "/in.pcap", "rb").read()
-off, frames = 24, []
-while off + 16 <= len(data):
-    n = struct.unpack("<I", data[off + 8:off + 12])[0]
-    frames.append(data[off + 16:off + 16 + n]); off += 16 + n
+frames = read_pcap(w + "/in.pcap")
 def udp(f):
     ihl = (f[14] & 15) * 4
     return 14 + ihl
@@ -227,10 +218,7 @@ for d in (5, 6):
     f[u + 10:u + 12] = struct.pack("!H", seq)
     f[u + 6:u + 8] = b"\0\0"   # no UDP checksum (IPv4): the tag is what fails
     out.append(bytes(f))
-with open(w + "/forged.pcap", "wb") as o:
-    o.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    for f in out:
-        o.write(struct.pack("<IIII", 0, 0, len(f), len(f)) + f)
+write_pcap(w + "/forged.pcap", out)
 json.dump({"endpoint": ep["id"], "ssrc": struct.unpack("!I", mine[0][udp(mine[0]) + 16:udp(mine[0]) + 20])[0]},
           open(w + "/forged.json", "w"))
 PY
@@ -246,15 +234,13 @@ fep=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoint"
 	ok "streams of an unknown endpoint refused" || bad "streams c1 nobody: $(cat "$W/ctl.err")"
 "$CTL" --socket "$W/api.sock" streams >/dev/null 2>&1
 [ $? -eq 2 ] && ok "streams without a conference: usage error" || bad "streams without a conference"
-python3 - "$W" <<'PY' && ok "per-stream counters equal each SSRC's traffic and the forgeries" || bad "per-stream counters"
+python3 - "$W" "$here" <<'PY' && ok "per-stream counters equal each SSRC's traffic and the forgeries" || bad "per-stream counters"
 import json, struct, sys
 w = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from tapio import read_metrics, read_pcap
 sec = json.load(open(w + "/secrets.json"))
-data = open(w + "/in.pcap", "rb").read()
-off, frames = 24, []
-while off + 16 <= len(data):
-    n = struct.unpack("<I", data[off + 8:off + 12])[0]
-    frames.append(data[off + 16:off + 16 + n]); off += 16 + n
+frames = read_pcap(w + "/in.pcap")
 c1 = set()
 for ep in sec["endpoints"]:
     if ep["conference"] == "c1":
@@ -285,12 +271,7 @@ for f in frames:
             s["index"] = max(i, cand)
 forged = json.load(open(w + "/forged.json"))
 got = {s["ssrc"]: s for s in json.load(open(w + "/streams.json"))["streams"]}
-m = {}
-for line in open(w + "/metrics.txt"):
-    if line.startswith("#") or not line.strip():
-        continue
-    name, val = line.rsplit(" ", 1)
-    m[name] = float(val)
+m = read_metrics(w + "/metrics.txt")
 errs = []
 def check(what, g, e):
     print("%-44s %s (want %s)" % (what, g, e))

@@ -139,21 +139,17 @@ ctl streams c1 >"$W/streams.json" 2>"$W/ctl.err" && ok "mddctl streams c1" ||
 ctl capture stop c1 c1-ep1 >/dev/null 2>"$W/ctl.err" && ok "mddctl capture stop c1 c1-ep1" ||
 	bad "capture stop: $(cat "$W/ctl.err")"
 
-python3 - "$W" >"$W/counts.log" 2>&1 <<'PY'
+python3 - "$W" "$here" >"$W/counts.log" 2>&1 <<'PY'
 import json, struct, sys
 w = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from tapio import read_metrics, read_pcap, read_pcapng
 sec = json.load(open(w + "/secrets.json"))
 eps = {e["id"]: e["addr"] for e in sec["endpoints"]}
-d, off, frames = open(w + "/in.pcap", "rb").read(), 24, []
-while off + 16 <= len(d):
-    n = struct.unpack("<I", d[off + 8:off + 12])[0]
-    frames.append(d[off + 16:off + 16 + n]); off += 16 + n
+frames = read_pcap(w + "/in.pcap")
 def src(f):
     return "%s:%d" % (".".join(str(b) for b in f[26:30]), struct.unpack("!H", f[34:36])[0])
-m = {}
-for line in open(w + "/metrics.txt"):
-    if line.strip() and not line.startswith("#"):
-        k, v = line.rsplit(" ", 1); m[k] = float(v)
+m = read_metrics(w + "/metrics.txt")
 tot = lambda fam: sum(v for k, v in m.items() if k == fam or k.startswith(fam + "{"))
 errs = []
 def want(what, got, exp):
@@ -169,23 +165,7 @@ want("streams (SSRCs provisioned)", sorted(s["ssrc"] for s in st),
      sorted(x for e in sec["endpoints"] for x in e["ssrcs"]))
 want("stream packets", sum(s["rtp_packets"] + s["rtcp_packets"] for s in st), sent)
 # the capture: pcapng, inbound EPBs (flags 1) = what c1-ep1 sent, byte for byte
-d, off, inb = open(w + "/cap/c1-ep1.pcapng", "rb").read(), 0, []
-while off < len(d):
-    t, ln = struct.unpack("<II", d[off:off + 8])
-    if t == 6:
-        cap = struct.unpack("<I", d[off + 20:off + 24])[0]
-        data = d[off + 28:off + 28 + cap]
-        o, flags = off + 28 + ((cap + 3) & ~3), None
-        while o < off + ln - 4:
-            code, olen = struct.unpack("<HH", d[o:o + 4])
-            if code == 0:
-                break
-            if code == 2:
-                flags = struct.unpack("<I", d[o + 4:o + 8])[0]
-            o += 4 + ((olen + 3) & ~3)
-        if flags == 1:
-            inb.append(data)
-    off += ln
+inb = [data for flags, data in read_pcapng(w + "/cap/c1-ep1.pcapng")[1] if flags == 1]
 want("captured inbound frames = what c1-ep1 sent", inb == [f for f in frames if src(f) == eps["c1-ep1"]], True)
 sys.exit(1 if errs else 0)
 PY
@@ -210,9 +190,8 @@ else
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(s["total"]["rx_frames"] if "total" in s else s["rx_frames"])' "$W/stats.json" >"$W/final.txt" 2>&1
-	n=$(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(); o=24; c=0
-while o + 16 <= len(d): c += 1; o += 16 + struct.unpack("<I", d[o+8:o+12])[0]
-print(c)' "$W/in.pcap")
+	n=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import tapio
+print(len(tapio.read_pcap(sys.argv[2])))' "$here" "$W/in.pcap")
 	[ "$(cat "$W/final.txt")" = "$n" ] && ok "--stats-json on exit: rx_frames $n, every frame sent" ||
 		bad "--stats-json rx_frames $(cat "$W/final.txt"), sent $n"
 fi
