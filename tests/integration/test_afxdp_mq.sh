@@ -29,7 +29,7 @@ skip() { echo "$1: skipped"; echo "afxdp_mq: 0 passed, 0 failed"; exit 77; }
 if ! ip netns add "$nm" 2>/dev/null; then
 	skip "cannot create a network namespace (needs root and iproute2)"
 fi
-mdd_pid= cap_pid= srv_pid=
+mdd_pid='' cap_pid='' srv_pid=''
 cleanup() {
 	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null
 	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
@@ -82,7 +82,7 @@ want="preflight: FAIL xdp-queues: $vm has 1 combined queue(s) (at most 1), start
 in_m env LD_PRELOAD="$SHIM" PERC_TEST_COMBINED_IFACE="$vm" "$MDD" --no-huge -m 512 \
 	--vdev "$vdev" -- --preflight >"$W/pf-shim.log" 2>&1
 rc=$?
-[ $rc -eq 0 ] && grep -q "ok   xdp-queues: $vm: queues 0..1 of 2\|xdp-queues.*$vm: queues 0..1 of 2" "$W/pf-shim.log" &&
+[ $rc -eq 0 ] && grep -qxF "preflight: ok   xdp-queues: $vm: queues 0..1 of 2" "$W/pf-shim.log" &&
 	ok "pre-flight with the veth's channels counted: queues 0..1 of 2" ||
 	{ bad "pre-flight with the shim: exit $rc"; sed 's/^/     | /' "$W/pf-shim.log"; }
 
