@@ -298,5 +298,38 @@ PY
 	ok "one worker: queue 0's media redirected, queue 1's passed to the kernel (passed_no_xsk)" ||
 	bad "one worker: counters"
 
+# 6. start_queue=1,queue_count=1: the PMD's queue 0 is the veth's queue 1
+# (its socket at xsks_map key 1); the veth's queue 0 keeps the kernel's
+mkdir -p "$W/sq1"
+ip netns exec "$nm" env LD_PRELOAD="$SHIM" PERC_TEST_COMBINED_IFACE="$vm" \
+	"$MDD" --no-huge -m 512 --no-pci -l 0-1 --file-prefix "perc-afxdp-mqs-$$" \
+	--log-level=lib.eal:error --vdev "net_af_xdp0,iface=$vm,start_queue=1,queue_count=1,xdp_prog=$OBJ" \
+	-- --no-preflight --addr 192.0.2.1 --port 3478 --provision "$W/provision.json" \
+	--stats-interval 0 --metrics "127.0.0.1:$mport" --stats-json "$W/sq1/stats.json" \
+	>"$W/sq1/mdd.log" 2>&1 &
+mdd_pid=$!
+for _ in $(seq 100); do grep -q "running:" "$W/sq1/mdd.log" 2>/dev/null && break; sleep 0.1; done
+in_p python3 "$W/send.py" "$here" "$vp" "$W/in.pcap" "$W/secrets.json" >"$W/sq1/send.log" 2>&1
+read -r sq0 sq1 <"$W/sq1/send.log"
+sleep 1
+in_m python3 - "$mport" >"$W/sq1/metrics.txt" 2>&1 <<'PY'
+import sys, urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode())
+PY
+kill "$mdd_pid"; wait "$mdd_pid"; mdd_pid=''
+rxq=$(sed -n 's/^perc_mdd_port_xstats_total{port="0",stat="rx_q0_packets"} //p' "$W/sq1/metrics.txt")
+python3 - "$W/sq1/stats.json" "$sq0" "$sq1" "$rxq" <<'PY' &&
+import json, sys
+st = json.load(open(sys.argv[1]))
+s0, s1, rxq = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4] or -1)
+x = st["xdp"]
+print("start_queue=1: rx_q0_packets %d, xdp redirected %d passed_no_xsk %d" % (
+    rxq, x["redirected"], x["passed_no_xsk"]))
+sys.exit(0 if s0 > 0 and rxq == s1 == x["redirected"] == st["total"]["rx_frames"] and
+         x["passed_no_xsk"] == s0 else 1)
+PY
+	ok "start_queue=1: the veth's queue 1 reaches perc-mdd, its queue 0 the kernel" ||
+	bad "start_queue=1: counters"
+
 echo "afxdp_mq: $pass passed, $fail failed"
 [ $fail -eq 0 ]
