@@ -608,7 +608,7 @@ check_xdp_queues(struct pf_ctx *c, const char *ifname, const char *vdev)
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
 	struct ifreq ifr;
 	unsigned long start = 0, count = 1, combined = 1, max = 1;
-	char buf[32], fix[256];
+	char buf[32], fix[256], why[160] = "";
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	if (devarg(vdev, "start_queue", buf, sizeof(buf)) != NULL)
@@ -618,9 +618,16 @@ check_xdp_queues(struct pf_ctx *c, const char *ifname, const char *vdev)
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", IF_NAMESIZE - 1, ifname);
 	ifr.ifr_data = (void *)&ch;
-	if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ch.max_combined != 0) {
-		combined = ch.combined_count;
-		max = ch.max_combined;
+	if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0) {
+		if (ch.max_combined != 0) {
+			combined = ch.combined_count;
+			max = ch.max_combined;
+		} else if (ch.rx_count > 1 || ch.tx_count > 1) {
+			/* a veth: real queues, but not where 22.11 looks */
+			snprintf(why, sizeof(why), "; its driver reports %u RX / %u TX channel(s) "
+				 "but no combined ones, and DPDK 22.11's net_af_xdp counts only "
+				 "combined channels", ch.rx_count, ch.tx_count);
+		}
 	}
 	if (fd >= 0)
 		close(fd);
@@ -635,7 +642,7 @@ check_xdp_queues(struct pf_ctx *c, const char *ifname, const char *vdev)
 		snprintf(fix, sizeof(fix), "start_queue=0,queue_count=%lu (and -l with at most "
 			 "that many worker lcores)", max);
 	fail(c, "xdp-queues", fix, "%s has %lu combined queue(s) (at most %lu), start_queue=%lu "
-	     "queue_count=%lu asks for more", ifname, combined, max, start, count);
+	     "queue_count=%lu asks for more%s", ifname, combined, max, start, count, why);
 }
 
 /* load the skeleton's copy of the program and attach it for a moment */

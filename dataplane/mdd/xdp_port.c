@@ -146,6 +146,15 @@ mdd_xdp_ports_init(const struct mdd *m, FILE *log, char *err, size_t len)
 		fprintf(log, "perc-mdd: port %u (%s): XDP program redirects UDP port %u of %u "
 			     "address(es), passes the rest to the kernel\n",
 			x->port, ifname, m->media_port, (unsigned)(cfg.n4 + cfg.n6));
+		/* a queue no worker polls has no socket: its media goes to the kernel */
+		if (di.max_rx_queues > m->port_nrxq[i])
+			fprintf(log, "perc-mdd: port %u (%s): warning: queue_count=%u but %u worker(s): "
+				     "media arriving on the last %u queue(s) goes to the kernel "
+				     "(passed_no_xsk); use %u worker lcores (-l 0-%u) or a "
+				     "smaller queue_count (docs/afxdp.md)\n",
+				x->port, ifname, di.max_rx_queues, m->port_nrxq[i],
+				di.max_rx_queues - m->port_nrxq[i], di.max_rx_queues,
+				di.max_rx_queues);
 		n_xports++;
 	}
 	return 0;
