@@ -5,9 +5,11 @@
 #   t_begin NAME           counters, ok / bad / skip, cleanup on exit
 #   t_netns NS...          create namespaces (skip 77 when not allowed)
 #   t_on_exit CMD          run CMD (eval) when the test exits
-#   t_veth NM VM NP VP     a veth pair VM (in NM, MAC 02:00:00:00:00:01,
+#   t_kill_on_exit VAR...  kill the pid held in each VAR (when set) on exit
+#   t_veth NM VM NP VP [Q] a veth pair VM (in NM, MAC 02:00:00:00:00:01,
 #                          the address perc-pcaptest's frames go to) and VP
-#                          (in NP); lo up, no IPv6 RA / RS; both links up
+#                          (in NP), with Q RX and TX queues each when given;
+#                          lo up, no IPv6 RA / RS; both links up
 #   t_wait_file F [TENTHS] wait until F exists (default 10 s)
 #   t_wait_grep RE F [TENTHS]  wait until F holds a line matching RE
 #   t_end                  prints "NAME: P passed, F failed"; exit status
@@ -46,6 +48,13 @@ t_begin() {
 
 t_on_exit() { t_exit_cmds+=("$1"); }
 
+t_kill_on_exit() {
+	local v
+	for v in "$@"; do
+		t_on_exit "[ -n \"\${$v:-}\" ] && kill \"\$$v\""
+	done
+}
+
 t_netns() {
 	local n
 	for n in "$@"; do
@@ -56,9 +65,11 @@ t_netns() {
 }
 
 t_veth() {
-	local nm=$1 vm=$2 np=$3 vp=$4 n
-	ip link add "$vm" netns "$nm" type veth peer name "$vp" netns "$np" 2>/dev/null ||
-		skip "cannot create a veth pair"
+	local nm=$1 vm=$2 np=$3 vp=$4 q=() n
+	[ $# -ge 5 ] && q=(numtxqueues "$5" numrxqueues "$5")
+	ip link add name "$vm" "${q[@]}" netns "$nm" type veth \
+		peer name "$vp" "${q[@]}" netns "$np" 2>/dev/null ||
+		skip "cannot create a veth pair${5:+ with $5 queues}"
 	for n in "$nm" "$np"; do
 		ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_ra=0 \
 			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.router_solicitations=0

@@ -6,6 +6,8 @@ namespace of their own (never touches other interfaces).
   tapio.py send IFACE IN.pcap SECRETS.json CONF[,CONF]   frames of those conferences' endpoints
   tapio.py capture IFACE OUT.pcap                        until SIGTERM: frames the port sent
   tapio.py subset PROVISION.json OUT.json CONF[,CONF]    provisioning file with those conferences
+  tapio.py mdd-frames IN.pcap OUT.pcap [PORT]            only UDP from PORT (3478): perc-mdd's
+                                                         frames, not the kernel's ARP / ND / MLD
 """
 import json
 import signal
@@ -130,6 +132,22 @@ def capture(iface, out):
     print("captured %d frames" % len(frames))
 
 
+def mdd_frames(src, dst, port="3478"):
+    keep = []
+    for fr in read_pcap(src):
+        et = struct.unpack("!H", fr[12:14])[0] if len(fr) >= 14 else 0
+        if et == 0x0800 and len(fr) >= 34 and fr[23] == 17:
+            l4 = 14 + (fr[14] & 15) * 4
+        elif et == 0x86dd and len(fr) >= 54 and fr[20] == 17:
+            l4 = 54
+        else:
+            continue
+        if fr[l4:l4 + 2] == struct.pack("!H", int(port)):
+            keep.append(fr)
+    write_pcap(dst, keep)
+    print(len(keep))
+
+
 def subset(src, dst, confs):
     p = json.load(open(src))
     keep = set(confs.split(","))
@@ -147,6 +165,8 @@ if __name__ == "__main__":
         capture(*sys.argv[2:])
     elif cmd == "subset" and len(sys.argv) == 5:
         subset(*sys.argv[2:])
+    elif cmd == "mdd-frames" and len(sys.argv) in (4, 5):
+        mdd_frames(*sys.argv[2:])
     else:
         print(__doc__)
         sys.exit(2)

@@ -14,49 +14,20 @@
 set -u
 MDD=$1 PT=$2 OBJ=$3 W=$4
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+t_begin afxdp
 nm=perc-xdpm-$$ np=perc-xdpp-$$ vm=pxm$$ vp=pxp$$
-skip() { echo "$1: skipped"; echo "afxdp: 0 passed, 0 failed"; exit 77; }
-if ! ip netns add "$nm" 2>/dev/null; then
-	skip "cannot create a network namespace (needs root and iproute2)"
-fi
 mdd_pid= cap_pid= srv_pid=
-cleanup() {
-	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null
-	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	# nothing started in the namespaces outlives the test
-	for n in "$nm" "$np"; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	done
-	wait 2>/dev/null
-	ip netns del "$nm" 2>/dev/null
-	ip netns del "$np" 2>/dev/null
-}
-trap cleanup EXIT
-ip netns add "$np" || skip "cannot create a second namespace"
+t_kill_on_exit cap_pid srv_pid mdd_pid
+t_netns "$nm" "$np"
 in_m() { ip netns exec "$nm" "$@"; }
 in_p() { ip netns exec "$np" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-
-ip link add "$vm" netns "$nm" type veth peer name "$vp" netns "$np" 2>/dev/null ||
-	skip "cannot create a veth pair"
-for n in "$nm" "$np"; do
-	# no router solicitations or RAs: the peer's capture sees perc-mdd's frames
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_ra=0 \
-		net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.router_solicitations=0
-	ip netns exec "$n" ip link set lo up
-done
+t_veth "$nm" "$vm" "$np" "$vp"
 rm -rf "$W" && mkdir -p "$W"
-# the generator's frames go to 02:00:00:00:00:01: the MDD side gets that MAC
-in_m ip link set "$vm" address 02:00:00:00:00:01
 in_m ip addr add 192.0.2.1/24 dev "$vm"
 in_m ip addr add 2001:db8::1/64 dev "$vm" nodad
-in_m ip link set "$vm" up
 in_p ip addr add 192.0.2.2/24 dev "$vp"
 in_p ip addr add 2001:db8::2/64 dev "$vp" nodad
-in_p ip link set "$vp" up
 
 # the kernel must run XDP here: ask the pre-flight check
 if ! in_m "$MDD" --no-huge -m 512 --vdev "net_af_xdp0,iface=$vm,xdp_prog=$OBJ" -- \
@@ -96,21 +67,7 @@ phase() {
 	sleep 1
 	kill "$cap_pid"; wait "$cap_pid"; cap_pid=
 	# perc-mdd's frames only (UDP from port 3478), not the kernel's ND / MLD
-	python3 - "$d/all.pcap" "$d/out.pcap" <<'PY'
-import struct, sys
-data = open(sys.argv[1], "rb").read()
-out, off = [data[:24]], 24
-while off + 16 <= len(data):
-    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
-    fr = data[off + 16:off + 16 + incl]
-    et = struct.unpack("!H", fr[12:14])[0]
-    l4 = 14 + (fr[14] & 15) * 4 if et == 0x0800 else 54
-    proto = fr[23] if et == 0x0800 else fr[20]
-    if et in (0x0800, 0x86dd) and proto == 17 and fr[l4:l4 + 2] == b"\x0d\x96":
-        out.append(data[off:off + 16 + incl])
-    off += 16 + incl
-open(sys.argv[2], "wb").write(b"".join(out))
-PY
+	python3 "$here/tapio.py" mdd-frames "$d/all.pcap" "$d/out.pcap" >/dev/null
 	if "$PT" check --dir "$d" --out "$d/out.pcap" >"$d/check.log" 2>&1; then
 		ok "$fam: media through AF_XDP: $(head -1 "$d/check.log")"
 	else
@@ -222,5 +179,4 @@ PY
 
 phase v4 192.0.2.1
 phase v6 2001:db8::1
-echo "afxdp: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

@@ -25,45 +25,23 @@ MDD=$1 PT=$2 OBJ=$3 SHIM=$4 W=$5
 here=$(cd "$(dirname "$0")" && pwd)
 nm=perc-mqm-$$ np=perc-mqp-$$ vm=pqm$$ vp=pqp$$
 mport=$((20000 + $$ % 20000))
-skip() { echo "$1: skipped"; echo "afxdp_mq: 0 passed, 0 failed"; exit 77; }
-if ! ip netns add "$nm" 2>/dev/null; then
-	skip "cannot create a network namespace (needs root and iproute2)"
-fi
-mdd_pid='' cap_pid='' srv_pid=''
-cleanup() {
-	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null
-	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	for n in "$nm" "$np"; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	done
-	wait 2>/dev/null
-	ip netns del "$nm" 2>/dev/null
-	ip netns del "$np" 2>/dev/null
-}
-trap cleanup EXIT
-ip netns add "$np" || skip "cannot create a second namespace"
+. "$here/lib.sh"
+t_begin afxdp_mq
+mdd_pid= cap_pid= srv_pid=
+t_kill_on_exit cap_pid srv_pid mdd_pid
+t_netns "$nm" "$np"
 in_m() { ip netns exec "$nm" "$@"; }
 in_p() { ip netns exec "$np" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 python3 -c 'import os; os.sched_setaffinity(0, {1})' 2>/dev/null ||
 	skip "no CPU 1 to send queue 1's frames from"
-ip link add name "$vm" numtxqueues 2 numrxqueues 2 netns "$nm" type veth \
-	peer name "$vp" numtxqueues 2 numrxqueues 2 netns "$np" 2>/dev/null ||
-	skip "cannot create a veth pair with two queues"
+t_veth "$nm" "$vm" "$np" "$vp" 2
 for n in "$nm" "$np"; do
 	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip netns exec "$n" ip link set lo up
 done
 rm -rf "$W" && mkdir -p "$W"
-in_m ip link set "$vm" address 02:00:00:00:00:01
 in_m ip addr add 192.0.2.1/24 dev "$vm"
-in_m ip link set "$vm" up
 in_p ip addr add 192.0.2.2/24 dev "$vp"
-in_p ip link set "$vp" up
 vdev="net_af_xdp0,iface=$vm,start_queue=0,queue_count=2,xdp_prog=$OBJ"
 
 # 1. pre-flight without the shim: the veth's two RX / TX channels are not
@@ -103,7 +81,7 @@ if ! grep -q "2 worker(s), 1 port(s)" "$W/mdd.log" ||
 		skip "net_af_xdp cannot open two AF_XDP sockets on the veth"
 	fi
 	bad "perc-mdd did not start on two queues: $(tail -5 "$W/mdd.log" | tr '\n' ' ')"
-	echo "afxdp_mq: $pass passed, $fail failed"
+	t_end
 	exit 1
 fi
 ok "perc-mdd runs on net_af_xdp queues 0 and 1 with two workers"
@@ -153,20 +131,7 @@ echo "sent to queue 0: $sent0, queue 1: $sent1; DPDK rx_q0_packets $rx0, rx_q1_p
 	bad "per-queue receive: sent $sent0 / $sent1, rx_q0_packets '$rx0', rx_q1_packets '$rx1'"
 
 # perc-mdd's frames only (UDP from port 3478)
-python3 - "$W/all.pcap" "$W/out.pcap" <<'PY'
-import struct, sys
-data = open(sys.argv[1], "rb").read()
-out, off = [data[:24]], 24
-while off + 16 <= len(data):
-    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
-    fr = data[off + 16:off + 16 + incl]
-    l4 = 14 + (fr[14] & 15) * 4
-    if fr[12:14] == b"\x08\x00" and fr[23] == 17 and fr[l4:l4 + 2] == b"\x0d\x96":
-        out.append(data[off:off + 16 + incl])
-    off += 16 + incl
-open(sys.argv[2], "wb").write(b"".join(out))
-print(len(out) - 1)
-PY
+python3 "$here/tapio.py" mdd-frames "$W/all.pcap" "$W/out.pcap"
 if "$PT" check --dir "$W" --out "$W/out.pcap" >"$W/check.log" 2>&1; then
 	ok "media through two AF_XDP queues: $(head -1 "$W/check.log")"
 else
@@ -331,5 +296,4 @@ PY
 	ok "start_queue=1: the veth's queue 1 reaches perc-mdd, its queue 0 the kernel" ||
 	bad "start_queue=1: counters"
 
-echo "afxdp_mq: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

@@ -27,8 +27,7 @@ t_veth "$nm" "$vm" "$np" "$vp"
 in_m() { ip netns exec "$nm" "$@"; }
 in_p() { ip netns exec "$np" "$@"; }
 mdd_pid= srv_pid=
-t_on_exit '[ -n "$srv_pid" ] && kill "$srv_pid"'
-t_on_exit '[ -n "$mdd_pid" ] && kill "$mdd_pid"'
+t_kill_on_exit srv_pid mdd_pid
 t_on_exit 'rm -rf /var/run/dpdk/"$prefix"'
 in_m ip addr add 192.0.2.1/24 dev "$vm"
 in_p ip addr add 192.0.2.2/24 dev "$vp"
