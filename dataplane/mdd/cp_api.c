@@ -161,6 +161,9 @@ static json_t *
 error_resp(const char *msg)
 {
 	g_cp.c[MDD_CP_api_errors]++;
+	/* the client has the reason; the log only at debug (api_errors
+	 * summary at notice) */
+	MDD_LOG(DEBUG, API, "refused: %s", msg);
 	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
 }
 

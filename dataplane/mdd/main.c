@@ -361,6 +361,9 @@ port_init(uint16_t port, unsigned nq, struct rte_mempool *pool, uint16_t *nrxq)
 	return 0;
 }
 
+/* a set-up error after the EAL: through rte_log (perc.mdd.control); -1 */
+#define setup_error(fmt, ...) (MDD_LOG(ERR, CONTROL, fmt, ##__VA_ARGS__), -1)
+
 static int
 setup_workers(struct mdd *m, int arch)
 {
@@ -369,7 +372,7 @@ setup_workers(struct mdd *m, int arch)
 
 	m->n_workers = rte_lcore_count() - 1;
 	if (m->n_workers == 0)
-		return fail("%s", "no worker lcore: give the EAL at least two lcores (e.g. -l 0-1)");
+		return setup_error("no worker lcore: give the EAL at least two lcores (e.g. -l 0-1)");
 	if (m->n_workers > MDD_MAX_WORKERS)
 		m->n_workers = MDD_MAX_WORKERS;
 	m->workers = rte_zmalloc("workers", m->n_workers * sizeof(*m->workers), RTE_CACHE_LINE_SIZE);
@@ -378,7 +381,7 @@ setup_workers(struct mdd *m, int arch)
 	m->punt = rte_ring_create("mdd_punt", 1024, (int)rte_socket_id(), RING_F_SC_DEQ);
 	if (m->workers == NULL || m->qs == NULL || m->punt == NULL ||
 	    rte_rcu_qsbr_init(m->qs, m->n_workers) != 0)
-		return fail("%s", "out of memory for the workers");
+		return setup_error("out of memory for the workers (give the EAL more with -m)");
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct mdd_worker *w = &m->workers[i];
 		char name[32];
@@ -389,8 +392,8 @@ setup_workers(struct mdd *m, int arch)
 		w->lcore = lcore;
 		w->engine = perc_engine_create((enum perc_arch)arch);
 		if (w->engine == NULL)
-			return fail("the crypto engine '%s' cannot run on this CPU (try --arch auto)",
-				    perc_arch_name((enum perc_arch)arch));
+			return setup_error("the crypto engine '%s' cannot run on this CPU (try "
+					   "--arch auto)", perc_arch_name((enum perc_arch)arch));
 		snprintf(name, sizeof(name), "mdd_hand%u", i);
 		w->handoff = rte_ring_create(name, 4096, (int)rte_lcore_to_socket_id(lcore),
 					     RING_F_SC_DEQ);
@@ -398,7 +401,8 @@ setup_workers(struct mdd *m, int arch)
 		w->ctl_tx = rte_ring_create(name, 512, (int)rte_lcore_to_socket_id(lcore),
 					    RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (w->handoff == NULL || w->ctl_tx == NULL)
-			return fail("%s", "out of memory for the worker rings");
+			return setup_error("out of memory for the worker rings (give the EAL more "
+					   "with -m)");
 		i++;
 	}
 	return 0;
@@ -687,7 +691,8 @@ main(int argc, char **argv)
 		goto out_prov;
 	if (o.arch == PERC_ARCH_LIBSRTP && g_mdd.n_workers > 1) {
 		/* a libsrtp2 session holds per-SSRC state: one thread only */
-		fail("--arch libsrtp runs with one worker lcore only (got %u)", g_mdd.n_workers);
+		MDD_LOG(ERR, CONTROL, "--arch libsrtp runs with one worker lcore only (got %u): give "
+			"the EAL two lcores (-l 0-1)", g_mdd.n_workers);
 		goto out_prov;
 	}
 	g_mdd.pool = rte_pktmbuf_pool_create("mdd_mbufs", o.mbufs, 256, 0,
