@@ -155,7 +155,11 @@ class Trials:
         pm, pg = f"{self.tag}m{n}", f"{self.tag}g{n}"
         big = c.get("streams", 0) > 20000
         mem = ["--no-pci", "--no-huge", "-m", "1536" if big else "512", "--log-level=*:error"]
-        mcmd = [self.mdd] + mem + ["--file-prefix", pm, "--lcores", self.lcores(c["workers"]),
+        # perc-mdd's start-up line (awaited below) is a perc.mdd.control
+        # notice; before *:error, since DPDK 22.11 gives a type registered
+        # after the EAL the first --log-level that matches it
+        mcmd = [self.mdd, "--log-level=perc.mdd.control:notice"] + mem + [
+                                   "--file-prefix", pm, "--lcores", self.lcores(c["workers"]),
                                    "--vdev", f"net_memif0,role=server,socket={sock},socket-abstract=no{self.rsize}",
                                    "--", "--addr", "192.0.2.1", "--provision", prov,
                                    "--stats-json", stats, "--mbufs", "16383",

@@ -46,6 +46,7 @@ struct mdd_cp_opts {
 	_(dtls_no_room,      "DTLS records too large for one frame, or no next hop (dropped)") \
 	_(keys_installed,    "MediaKeys installed (first keys or rekeys)") \
 	_(keys_refused,      "MediaKeys refused (profile or lengths)") \
+	_(tun_undecodable,   "KD tunnel messages that did not decode (dropped)") \
 	_(media_timeouts,    "EndpointDisconnect sent after --media-timeout of silence") \
 	_(disconnects_sent,  "EndpointDisconnect messages sent") \
 	_(disconnects_unsent, "EndpointDisconnect not sent: tunnel down") \

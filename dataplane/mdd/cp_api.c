@@ -161,6 +161,9 @@ static json_t *
 error_resp(const char *msg)
 {
 	g_cp.c[MDD_CP_api_errors]++;
+	/* the client has the reason; the log only at debug (api_errors
+	 * summary at notice) */
+	MDD_LOG(DEBUG, API, "refused: %s", msg);
 	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
 }
 
@@ -175,9 +178,8 @@ op_conf_create(struct mdd *m, const struct mdd_api_req *r)
 		return error_resp(err);
 	if (mdd_conf_create(m, r->conf, r->max_endpoints, err, sizeof(err)) == NULL)
 		return error_resp(err);
-	printf("perc-mdd: conference %s created (API, up to %u endpoints)\n", r->conf,
-	       r->max_endpoints);
-	fflush(stdout);
+	MDD_LOG(NOTICE, API, "conference %s created (API, up to %u endpoints)", r->conf,
+		r->max_endpoints);
 	return json_pack("{s:b,s:s,s:i}", "ok", 1, "id", r->conf, "max_endpoints",
 			 (int)r->max_endpoints);
 }
@@ -205,8 +207,7 @@ op_conf_delete(struct mdd *m, const struct mdd_api_req *r)
 			mdd_ice_leg_forget(c->legs[j]);
 		}
 	mdd_conf_delete(m, c);
-	printf("perc-mdd: conference %s deleted (API, %u endpoints)\n", r->conf, n);
-	fflush(stdout);
+	MDD_LOG(NOTICE, API, "conference %s deleted (API, %u endpoints)", r->conf, n);
 	return json_pack("{s:b,s:s,s:i}", "ok", 1, "id", r->conf, "endpoints_removed", n);
 }
 
@@ -261,8 +262,7 @@ op_ep_add(struct mdd *m, const struct mdd_api_req *r)
 		}
 	if (ip[0] == '\0')
 		inet_ntop(AF_INET6, m->addrs[0].ip, ip, sizeof(ip));
-	printf("perc-mdd: endpoint %s/%s added (API), waiting for ICE\n", c->id, l->id);
-	fflush(stdout);
+	MDD_LOG(INFO, API, "endpoint %s/%s added (API), waiting for ICE", c->id, l->id);
 	resp = json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:i}", "ok", 1, "conference", c->id, "id",
 			 l->id, "ufrag", ufrag, "pwd", pwd, "addr", ip, "port", m->media_port);
 	OPENSSL_cleanse(pwd, sizeof(pwd));

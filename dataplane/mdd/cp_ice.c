@@ -23,6 +23,7 @@
 
 #include "cp.h"
 #include "mdapi.h"
+#include "ops.h"
 #include "perc/reason.h"
 #include "perc/rtp.h"
 #include "perc/stun.h"
@@ -207,8 +208,12 @@ leg_by_ufrags(void *ctx, const char *local, const char *remote, void **ep)
 void
 mdd_ice_leg_remove(struct mdd *m, struct mdd_leg *l, const char *why)
 {
-	printf("perc-mdd: endpoint %s/%s removed (%s)\n", l->conf->id, l->id, why);
-	fflush(stdout);
+	/* an operator's removal is the API's business; the others (consent
+	 * expired) are ICE's and worth a notice */
+	if (strcmp(why, "API") == 0)
+		MDD_LOG(INFO, API, "endpoint %s/%s removed (%s)", l->conf->id, l->id, why);
+	else
+		MDD_LOG(NOTICE, ICE, "endpoint %s/%s removed (%s)", l->conf->id, l->id, why);
 	mdd_ice_leg_forget(l);
 	mdd_leg_remove(m, l);
 }
@@ -259,13 +264,19 @@ answer(struct mdd *m, struct mdd_leg *l, const struct perc_stun_msg *sm, struct 
 	moved = !l->in_hash || memcmp(&a, &l->addr, sizeof(a)) != 0;
 	if (mdd_leg_latch(m, l, &a, mb->port, pi->src_mac, pi->vlan) != 0) {
 		g_cp.c[MDD_CP_ice_latch_refused]++;
+		/* an endpoint may repeat this with every check: the first of
+		 * each summary period is told, the summary counts them all */
+		if (mdd_log_first(MDD_CP_ice_latch_refused))
+			MDD_LOG(NOTICE, ICE, "endpoint %s/%s: latch at %s refused: the 5-tuple is "
+				"another endpoint's, or the table is full (raise --max-endpoints); "
+				"more in the ice_latch_refused summary", l->conf->id, l->id,
+				prov_format_addr(&a, buf, sizeof(buf)));
 		return;
 	}
 	if (moved) {
 		g_cp.c[MDD_CP_ice_latched]++;
-		printf("perc-mdd: endpoint %s/%s at %s (ICE)\n", l->conf->id, l->id,
-		       prov_format_addr(&a, buf, sizeof(buf)));
-		fflush(stdout);
+		MDD_LOG(INFO, ICE, "endpoint %s/%s at %s (ICE)", l->conf->id, l->id,
+			prov_format_addr(&a, buf, sizeof(buf)));
 	}
 	l->consent_ms = mdd_now_ms();
 	if (sm->use_candidate)
@@ -277,6 +288,23 @@ answer(struct mdd *m, struct mdd_leg *l, const struct perc_stun_msg *sm, struct 
 	n = perc_stun_build_success(out, sizeof(out), sm->tid, &mapped, l->pwd, strlen(l->pwd));
 	if (n > 0 && mdd_ice_send(m, l, out, (size_t)n) == 0)
 		g_cp.c[MDD_CP_stun_answered]++;
+}
+
+/* STUN that nobody authenticated, dropped and counted in ctr: anyone can
+ * send it at packet rate, so only the first of each summary period is
+ * told (debug, with its source); the summary line counts them all */
+static void
+stun_dropped(unsigned ctr, const struct pkt_info *pi)
+{
+	struct prov_addr a;
+	char buf[64];
+
+	g_cp.c[ctr]++;
+	if (!mdd_log_first(ctr))
+		return;
+	src_addr(pi, &a);
+	MDD_LOG(DEBUG, ICE, "STUN from %s dropped: %s; more of these are counted in the %s summary",
+		prov_format_addr(&a, buf, sizeof(buf)), mdd_cp_descs[ctr], mdd_cp_names[ctr]);
 }
 
 static bool
@@ -298,18 +326,18 @@ on_stun(struct mdd *m, struct rte_mbuf *mb, const struct pkt_info *pi, const uin
 		 * ICE connectivity checks: the generic counter takes them */
 		return false;
 	case MDD_ICE_MALFORMED:
-		g_cp.c[MDD_CP_stun_malformed]++;
+		stun_dropped(MDD_CP_stun_malformed, pi);
 		return true;
 	case MDD_ICE_UNKNOWN_USER:
-		g_cp.c[MDD_CP_stun_unknown_user]++;
+		stun_dropped(MDD_CP_stun_unknown_user, pi);
 		return true;
 	case MDD_ICE_BAD_INTEGRITY:
 		/* dropped, not answered 401: an answer would go to a source
 		 * nobody authenticated */
-		g_cp.c[MDD_CP_stun_bad_integrity]++;
+		stun_dropped(MDD_CP_stun_bad_integrity, pi);
 		return true;
 	case MDD_ICE_NO_FINGERPRINT:
-		g_cp.c[MDD_CP_stun_no_fingerprint]++;
+		stun_dropped(MDD_CP_stun_no_fingerprint, pi);
 		return true;
 	case MDD_ICE_UNKNOWN_ATTR:
 		/* authenticated: 420 to where the endpoint is latched, if there */
@@ -361,9 +389,8 @@ on_dtls(struct mdd *m, const struct pkt_info *pi, const uint8_t *p, size_t len)
 			return true;
 		}
 		l->media_timed_out = false;
-		printf("perc-mdd: endpoint %s/%s: DTLS association %s\n", l->conf->id, l->id,
-		       mdd_uuid_fmt(l->uuid, u));
-		fflush(stdout);
+		MDD_LOG(INFO, ICE, "endpoint %s/%s: DTLS association %s", l->conf->id, l->id,
+			mdd_uuid_fmt(l->uuid, u));
 	}
 	if (mdd_tun_send_dtls(l->uuid, p, len) == 0)
 		g_cp.c[MDD_CP_dtls_to_kd]++;
@@ -413,9 +440,8 @@ mdd_ice_tick(struct mdd *m)
 			l->media_seen = in;
 			l->media_ms = now;
 		} else if (now - l->media_ms >= g_cp.o.media_ms) {
-			printf("perc-mdd: endpoint %s/%s: no media for %" PRIu64 " ms: "
-			       "EndpointDisconnect\n", l->conf->id, l->id, g_cp.o.media_ms);
-			fflush(stdout);
+			MDD_LOG(NOTICE, ICE, "endpoint %s/%s: no media for %" PRIu64 " ms: "
+				"EndpointDisconnect", l->conf->id, l->id, g_cp.o.media_ms);
 			g_cp.c[MDD_CP_media_timeouts]++;
 			l->media_timed_out = true;
 			mdd_ice_disconnect(l);

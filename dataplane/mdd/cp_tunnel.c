@@ -29,6 +29,7 @@
 
 #include "cp.h"
 #include "mdapi.h"
+#include "ops.h"
 #include "perc/reason.h"
 #include "perc/tunnel.h"
 
@@ -179,7 +180,8 @@ tun_fail(const char *why)
 	uint64_t now = mdd_now_ms();
 
 	if (t.st == T_UP) {
-		printf("perc-mdd: KD tunnel %s:%s down: %s; reconnecting\n", t.host, t.port, why);
+		MDD_LOG(WARNING, TUNNEL, "KD tunnel %s:%s down: %s; reconnecting", t.host, t.port,
+			why);
 		/* a connection that lasted resets the backoff; one the KD drops at
 		 * once (refused certificate) or refuses (UnsupportedVersion, however
 		 * late it comes) keeps growing it */
@@ -187,9 +189,8 @@ tun_fail(const char *why)
 			t.backoff_ms = 0;
 	} else if (t.failures == 0 || t.backoff_ms >= MDD_BACKOFF_MAX_MS / 2) {
 		/* the first failure and then every few seconds, not every try */
-		printf("perc-mdd: KD tunnel %s:%s: %s (retrying)\n", t.host, t.port, why);
+		MDD_LOG(WARNING, TUNNEL, "KD tunnel %s:%s: %s (retrying)", t.host, t.port, why);
 	}
-	fflush(stdout);
 	t.failures++;
 	tun_close();
 	t.st = T_IDLE;
@@ -329,8 +330,7 @@ handshake(void)
 	if (t.was_up)
 		t.reconnects++;
 	t.was_up = true;
-	printf("perc-mdd: KD tunnel %s:%s up (%s)\n", t.host, t.port, SSL_get_version(t.ssl));
-	fflush(stdout);
+	MDD_LOG(NOTICE, TUNNEL, "KD tunnel %s:%s up (%s)", t.host, t.port, SSL_get_version(t.ssl));
 	/* always the first message (RFC 9185 §6) */
 	queue(&sp);
 }
@@ -355,20 +355,22 @@ on_media_keys(struct mdd *m, struct perc_tun_msg *msg)
 	    msg->server_key_len != 16 || msg->client_salt_len != 12 ||
 	    msg->server_salt_len != 12 || mdd_leg_set_keys(m, l, &k) != 0) {
 		g_cp.c[MDD_CP_keys_refused]++;
-		printf("perc-mdd: MediaKeys for %s/%s refused: profile 0x%04x with key/salt "
-		       "lengths %u/%u %u/%u (want 0x0009, 16/16 12/12)\n", l->conf->id, l->id,
-		       msg->profile, msg->client_key_len, msg->server_key_len,
-		       msg->client_salt_len, msg->server_salt_len);
-		fflush(stdout);
+		/* the KD could send these at message rate: the first of each
+		 * summary period is told (lengths only, never the bytes) */
+		if (mdd_log_first(MDD_CP_keys_refused))
+			MDD_LOG(WARNING, TUNNEL, "MediaKeys for %s/%s refused: profile 0x%04x with "
+				"key/salt lengths %u/%u %u/%u (want 0x0009, 16/16 12/12); more in "
+				"the keys_refused summary", l->conf->id, l->id, msg->profile,
+				msg->client_key_len, msg->server_key_len, msg->client_salt_len,
+				msg->server_salt_len);
 		return;
 	}
 	g_cp.c[MDD_CP_keys_installed]++;
 	l->media_ms = mdd_now_ms();
 	l->media_seen = __atomic_load_n(&l->pkts_in, __ATOMIC_RELAXED);
 	l->media_timed_out = false;
-	printf("perc-mdd: keys installed for %s/%s%s\n", l->conf->id, l->id,
-	       first ? "" : " (rekey)");
-	fflush(stdout);
+	MDD_LOG(INFO, TUNNEL, "keys installed for %s/%s%s", l->conf->id, l->id,
+		first ? "" : " (rekey)");
 }
 
 static void
@@ -380,9 +382,11 @@ on_message(struct mdd *m, const uint8_t *p, size_t len)
 
 	if (r != PERC_R_OK) {
 		t.errors++;
-		printf("perc-mdd: KD tunnel: undecodable message of type %u (%s): dropped\n", p[0],
-		       perc_reason_name(r));
-		fflush(stdout);
+		g_cp.c[MDD_CP_tun_undecodable]++;
+		if (mdd_log_first(MDD_CP_tun_undecodable))
+			MDD_LOG(WARNING, TUNNEL, "KD tunnel: undecodable message of type %u (%s): "
+				"dropped; more in the tun_undecodable summary", p[0],
+				perc_reason_name(r));
 		return;
 	}
 	if (msg.type < 6)

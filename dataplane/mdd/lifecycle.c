@@ -30,13 +30,7 @@
 /* a drop reason summary at most this often (ms) */
 #define SUMMARY_MS 10000u
 
-int mdd_logtypes[MDD_LOG__COUNT];
 struct mdd_ops_state g_ops;
-
-static const char *const logtype_names[MDD_LOG__COUNT] = {
-	"perc.mdd.dataplane", "perc.mdd.control", "perc.mdd.ice", "perc.mdd.tunnel",
-	"perc.mdd.api",
-};
 
 static const char *const level_names[] = {
 	NULL, "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
@@ -162,13 +156,7 @@ mdd_ops_init(struct mdd *m, char *err, size_t errlen)
 #if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0) && defined(ALLOW_EXPERIMENTAL_API)
 	rte_lcore_register_usage_cb(lcore_usage);
 #endif
-	for (int i = 0; i < MDD_LOG__COUNT; i++) {
-		/* EAL --log-level=perc.mdd.*:debug given earlier applies here */
-		mdd_logtypes[i] = rte_log_register_type_and_pick_level(logtype_names[i],
-								       RTE_LOG_INFO);
-		if (mdd_logtypes[i] < 0)
-			mdd_logtypes[i] = RTE_LOGTYPE_USER1;
-	}
+	mdd_log_register(); /* log.c; main.c did it right after the EAL */
 	g_ops.start_ms = mdd_now_ms();
 	last_sec_ms = last_summary_ms = g_ops.start_ms;
 	watchdog_us = perc_sd_watchdog_usec();
@@ -231,23 +219,30 @@ drop_summary(struct mdd *m, uint64_t period_ms)
 	}
 }
 
+/* each control-plane counter at the last summary */
+static uint64_t cp_base[MDD_CP__COUNT];
+
+bool
+mdd_log_first(unsigned cp)
+{
+	return cp < MDD_CP__COUNT && g_cp.c[cp] == cp_base[cp] + 1;
+}
+
 /* the control plane's failure counters (MDD_FOREACH_CP entries whose
  * description says dropped / refused / not sent), summarised the same way
  * under the subsystem's log type */
 static void
 cp_summary(uint64_t period_ms)
 {
-	static uint64_t base[MDD_CP__COUNT];
-
 	for (unsigned i = 0; i < MDD_CP__COUNT; i++) {
 		const char *n = mdd_cp_names[i];
 		int type;
 
-		if (g_cp.c[i] <= base[i] || (strstr(mdd_cp_descs[i], "dropped") == NULL &&
-					     strstr(mdd_cp_descs[i], "refused") == NULL &&
-					     strstr(mdd_cp_descs[i], "not sent") == NULL &&
-					     strstr(mdd_cp_descs[i], "ok:false") == NULL)) {
-			base[i] = g_cp.c[i];
+		if (g_cp.c[i] <= cp_base[i] || (strstr(mdd_cp_descs[i], "dropped") == NULL &&
+						strstr(mdd_cp_descs[i], "refused") == NULL &&
+						strstr(mdd_cp_descs[i], "not sent") == NULL &&
+						strstr(mdd_cp_descs[i], "ok:false") == NULL)) {
+			cp_base[i] = g_cp.c[i];
 			continue;
 		}
 		if (strncmp(n, "stun_", 5) == 0 || strncmp(n, "ice_", 4) == 0 ||
@@ -258,8 +253,8 @@ cp_summary(uint64_t period_ms)
 		else
 			type = mdd_logtypes[MDD_LOG_TUNNEL];
 		rte_log(RTE_LOG_NOTICE, (uint32_t)type, "perc-mdd: %" PRIu64 " %s in the last %" PRIu64
-			" s (%s)\n", g_cp.c[i] - base[i], n, period_ms / 1000, mdd_cp_descs[i]);
-		base[i] = g_cp.c[i];
+			" s (%s)\n", g_cp.c[i] - cp_base[i], n, period_ms / 1000, mdd_cp_descs[i]);
+		cp_base[i] = g_cp.c[i];
 	}
 }
 
@@ -560,7 +555,7 @@ op_log_level(json_t *o)
 	for (int i = 0; i < MDD_LOG__COUNT; i++) {
 		int cur = rte_log_get_level((uint32_t)mdd_logtypes[i]);
 
-		json_object_set_new(types, logtype_names[i],
+		json_object_set_new(types, mdd_logtype_names[i],
 				    json_string(cur >= 1 && cur <= 8 ? level_names[cur] : "?"));
 	}
 	lv = (int)rte_log_get_global_level();

@@ -328,8 +328,8 @@ port_init(uint16_t port, unsigned nq, struct rte_mempool *pool, uint16_t *nrxq)
 	nrx = (uint16_t)RTE_MIN(nq, di.max_rx_queues);
 	ntx = (uint16_t)nq;
 	if (di.max_tx_queues < nq) {
-		fprintf(stderr, "perc-mdd: port %u offers %u TX queues, %u workers need one each: "
-				"use fewer worker lcores (-l) or give the port more queues\n",
+		MDD_LOG(ERR, DATAPLANE, "port %u offers %u TX queues, %u workers need one each: "
+			"use fewer worker lcores (-l) or give the port more queues",
 			port, di.max_tx_queues, nq);
 		return -EINVAL;
 	}
@@ -361,6 +361,9 @@ port_init(uint16_t port, unsigned nq, struct rte_mempool *pool, uint16_t *nrxq)
 	return 0;
 }
 
+/* a set-up error after the EAL: through rte_log (perc.mdd.control); -1 */
+#define setup_error(fmt, ...) (MDD_LOG(ERR, CONTROL, fmt, ##__VA_ARGS__), -1)
+
 static int
 setup_workers(struct mdd *m, int arch)
 {
@@ -369,7 +372,7 @@ setup_workers(struct mdd *m, int arch)
 
 	m->n_workers = rte_lcore_count() - 1;
 	if (m->n_workers == 0)
-		return fail("%s", "no worker lcore: give the EAL at least two lcores (e.g. -l 0-1)");
+		return setup_error("no worker lcore: give the EAL at least two lcores (e.g. -l 0-1)");
 	if (m->n_workers > MDD_MAX_WORKERS)
 		m->n_workers = MDD_MAX_WORKERS;
 	m->workers = rte_zmalloc("workers", m->n_workers * sizeof(*m->workers), RTE_CACHE_LINE_SIZE);
@@ -378,7 +381,7 @@ setup_workers(struct mdd *m, int arch)
 	m->punt = rte_ring_create("mdd_punt", 1024, (int)rte_socket_id(), RING_F_SC_DEQ);
 	if (m->workers == NULL || m->qs == NULL || m->punt == NULL ||
 	    rte_rcu_qsbr_init(m->qs, m->n_workers) != 0)
-		return fail("%s", "out of memory for the workers");
+		return setup_error("out of memory for the workers (give the EAL more with -m)");
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct mdd_worker *w = &m->workers[i];
 		char name[32];
@@ -389,8 +392,8 @@ setup_workers(struct mdd *m, int arch)
 		w->lcore = lcore;
 		w->engine = perc_engine_create((enum perc_arch)arch);
 		if (w->engine == NULL)
-			return fail("the crypto engine '%s' cannot run on this CPU (try --arch auto)",
-				    perc_arch_name((enum perc_arch)arch));
+			return setup_error("the crypto engine '%s' cannot run on this CPU (try "
+					   "--arch auto)", perc_arch_name((enum perc_arch)arch));
 		snprintf(name, sizeof(name), "mdd_hand%u", i);
 		w->handoff = rte_ring_create(name, 4096, (int)rte_lcore_to_socket_id(lcore),
 					     RING_F_SC_DEQ);
@@ -398,7 +401,8 @@ setup_workers(struct mdd *m, int arch)
 		w->ctl_tx = rte_ring_create(name, 512, (int)rte_lcore_to_socket_id(lcore),
 					    RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (w->handoff == NULL || w->ctl_tx == NULL)
-			return fail("%s", "out of memory for the worker rings");
+			return setup_error("out of memory for the worker rings (give the EAL more "
+					   "with -m)");
 		i++;
 	}
 	return 0;
@@ -421,7 +425,7 @@ stats_json(struct mdd *m, const char *path)
 static void
 drain_ring(struct rte_ring *r)
 {
-	void *p;
+	void *p = NULL; /* set by every dequeue that returns 0; gcc cannot tell */
 
 	while (r != NULL && rte_ring_dequeue(r, &p) == 0)
 		rte_pktmbuf_free(p);
@@ -595,6 +599,7 @@ main(int argc, char **argv)
 	struct prov prov = { 0 };
 	struct prov_error perr;
 	char err[512];
+	const char *log_where;
 	uint16_t pid;
 	int eal, rc = 1;
 	uint64_t hz, next_stats, last_rx_t, last_rx = 0;
@@ -639,6 +644,9 @@ main(int argc, char **argv)
 			return pf == MDD_PREFLIGHT_ONLY ? nfail > 0 : MDD_EX_PREFLIGHT;
 		}
 	}
+	/* rte_log's lines, the EAL's own included: once each into the journal
+	 * when stderr is the journal (log.c) */
+	log_where = mdd_log_open(argc, argv);
 	eal = rte_eal_init(argc, argv);
 	if (eal < 0) {
 		fprintf(stderr, "perc-mdd: EAL initialisation failed: %s\n"
@@ -648,6 +656,9 @@ main(int argc, char **argv)
 		free(eal_argv);
 		return 2;
 	}
+	/* perc-mdd's messages through rte_log from here on (ops.h); what
+	 * came before the EAL is on stderr / stdout */
+	mdd_log_register();
 	argc -= eal;
 	argv += eal;
 	/* operations options (ops.h) are taken out first */
@@ -658,9 +669,10 @@ main(int argc, char **argv)
 	if (parse_opts(argc, argv, &o, false) != 0)
 		goto out_eal;
 	if (o.provision != NULL && prov_load(o.provision, &prov, &perr) != 0) {
-		fprintf(stderr, "perc-mdd: %s\n", perr.msg);
+		MDD_LOG(ERR, CONTROL, "%s", perr.msg);
 		goto out_eal;
 	}
+	MDD_LOG(INFO, CONTROL, "log lines go to %s", log_where);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
@@ -671,23 +683,23 @@ main(int argc, char **argv)
 		g_mdd.ports[g_mdd.n_ports++] = pid;
 	}
 	if (g_mdd.n_ports == 0) {
-		fprintf(stderr, "perc-mdd: no port: give the EAL a NIC (-a PCI) or a virtual device "
-				"(--vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap)\n");
+		MDD_LOG(ERR, DATAPLANE, "no port: give the EAL a NIC (-a PCI) or a virtual device "
+			"(--vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap)");
 		goto out_prov;
 	}
 	if (setup_workers(&g_mdd, o.arch) != 0)
 		goto out_prov;
 	if (o.arch == PERC_ARCH_LIBSRTP && g_mdd.n_workers > 1) {
 		/* a libsrtp2 session holds per-SSRC state: one thread only */
-		fail("--arch libsrtp runs with one worker lcore only (got %u)", g_mdd.n_workers);
+		MDD_LOG(ERR, CONTROL, "--arch libsrtp runs with one worker lcore only (got %u): give "
+			"the EAL two lcores (-l 0-1)", g_mdd.n_workers);
 		goto out_prov;
 	}
 	g_mdd.pool = rte_pktmbuf_pool_create("mdd_mbufs", o.mbufs, 256, 0,
 					     RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (g_mdd.pool == NULL) {
-		fprintf(stderr, "perc-mdd: cannot create %u mbufs: %s (lower --mbufs or give the "
-				"EAL more memory with -m)\n",
-			o.mbufs, rte_strerror(rte_errno));
+		MDD_LOG(ERR, DATAPLANE, "cannot create %u mbufs: %s (lower --mbufs or give the "
+			"EAL more memory with -m)", o.mbufs, rte_strerror(rte_errno));
 		goto out_prov;
 	}
 	for (unsigned i = 0; i < g_mdd.n_ports; i++) {
@@ -695,7 +707,7 @@ main(int argc, char **argv)
 		int r = port_init(g_mdd.ports[i], g_mdd.n_workers, g_mdd.pool, &g_mdd.port_nrxq[i]);
 
 		if (r != 0) {
-			fprintf(stderr, "perc-mdd: port %u cannot start: %s\n", g_mdd.ports[i],
+			MDD_LOG(ERR, DATAPLANE, "port %u cannot start: %s", g_mdd.ports[i],
 				rte_strerror(-r));
 			goto out_ports;
 		}
@@ -703,43 +715,42 @@ main(int argc, char **argv)
 		memcpy(g_mdd.port_mac[i], mac.addr_bytes, 6);
 	}
 	/* issue 6: media addresses into perc's XDP program on net_af_xdp ports */
-	if (mdd_xdp_ports_init(&g_mdd, stdout, err, sizeof(err)) != 0) {
-		fprintf(stderr, "perc-mdd: %s\n", err);
+	if (mdd_xdp_ports_init(&g_mdd, err, sizeof(err)) != 0) {
+		MDD_LOG(ERR, DATAPLANE, "%s", err);
 		goto out_ports;
 	}
 	if (mdd_tables_init(&g_mdd, o.max_endpoints, err, sizeof(err)) != 0 ||
 	    mdd_setup_from_prov(&g_mdd, &prov, err, sizeof(err)) != 0) {
-		fprintf(stderr, "perc-mdd: %s\n", err);
+		MDD_LOG(ERR, CONTROL, "%s", err);
 		mdd_teardown(&g_mdd);
 		goto out_ports;
 	}
 	prov_free(&prov);
 	o.cp.max_endpoints = o.max_endpoints;
 	if (mdd_cp_init(&g_mdd, &o.cp, err, sizeof(err)) != 0) {
-		fprintf(stderr, "perc-mdd: %s\n", err);
+		MDD_LOG(ERR, CONTROL, "%s", err);
 		mdd_teardown(&g_mdd);
 		goto out_ports;
 	}
 	/* operations: log types, /metrics, telemetry (ops.h) */
 	if (mdd_ops_init(&g_mdd, err, sizeof(err)) != 0) {
-		fprintf(stderr, "perc-mdd: %s\n", err);
+		MDD_LOG(ERR, CONTROL, "%s", err);
 		mdd_cp_fini(&g_mdd);
 		mdd_teardown(&g_mdd);
 		goto out_ports;
 	}
 	/* captures: record pool, rings, pdump server (capture.h) */
 	if (mdd_capture_init(&g_mdd, err, sizeof(err)) != 0) {
-		fprintf(stderr, "perc-mdd: %s\n", err);
+		MDD_LOG(ERR, CONTROL, "%s", err);
 		mdd_capture_fini(&g_mdd);
 		mdd_ops_fini(&g_mdd);
 		mdd_cp_fini(&g_mdd);
 		mdd_teardown(&g_mdd);
 		goto out_ports;
 	}
-	printf("perc-mdd: %u conference(s), %u endpoint(s), %u worker(s), %u port(s), crypto %s\n",
-	       g_mdd.n_confs, g_mdd.n_legs, g_mdd.n_workers, g_mdd.n_ports,
-	       perc_arch_name(perc_engine_arch(g_mdd.workers[0].engine)));
-	fflush(stdout);
+	MDD_LOG(NOTICE, CONTROL, "%u conference(s), %u endpoint(s), %u worker(s), %u port(s), "
+		"crypto %s", g_mdd.n_confs, g_mdd.n_legs, g_mdd.n_workers, g_mdd.n_ports,
+		perc_arch_name(perc_engine_arch(g_mdd.workers[0].engine)));
 
 	for (unsigned i = 0; i < g_mdd.n_workers; i++)
 		rte_eal_remote_launch(mdd_worker_main, &g_mdd.workers[i], g_mdd.workers[i].lcore);
@@ -759,7 +770,8 @@ main(int argc, char **argv)
 		mdd_capture_poll(&g_mdd);
 		if (reload_requested && o.provision == NULL) {
 			reload_requested = 0;
-			fprintf(stderr, "perc-mdd: SIGHUP: no --provision file to read again\n");
+			MDD_LOG(WARNING, CONTROL, "SIGHUP: no --provision file to read again (the "
+				"conference API's conferences change through the API)");
 		}
 		if (reload_requested) {
 			struct prov np;
@@ -767,9 +779,10 @@ main(int argc, char **argv)
 
 			reload_requested = 0;
 			if (prov_load(o.provision, &np, &pe) != 0) {
-				fprintf(stderr, "perc-mdd: reload refused, running as before: %s\n", pe.msg);
+				MDD_LOG(WARNING, CONTROL, "reload refused, running as before: %s",
+					pe.msg);
 			} else {
-				mdd_reload(&g_mdd, &np, stderr);
+				mdd_reload(&g_mdd, &np, NULL); /* messages through rte_log */
 				prov_free(&np);
 			}
 		}
@@ -796,7 +809,8 @@ main(int argc, char **argv)
 	mdd_capture_fini(&g_mdd);
 	rc = mdd_ops_fini(&g_mdd);
 	if (o.stats_json != NULL && stats_json(&g_mdd, o.stats_json) != 0) {
-		fprintf(stderr, "perc-mdd: cannot write %s: %s\n", o.stats_json, strerror(errno));
+		MDD_LOG(ERR, CONTROL, "cannot write %s: %s (a writable path for --stats-json)",
+			o.stats_json, strerror(errno));
 		rc = 1;
 	}
 	mdd_cp_fini(&g_mdd);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <rte_log.h>
 
 #include "mdd.h"
 
@@ -32,8 +33,33 @@ enum mdd_logtype {
 	MDD_LOG__COUNT
 };
 
-/** The registered rte_log type ids (valid after mdd_ops_init). */
+/** The rte_log type ids (log.c): RTE_LOGTYPE_USER1 until mdd_log_register(). */
 extern int mdd_logtypes[MDD_LOG__COUNT];
+/** "perc.mdd.dataplane", ... indexed by enum mdd_logtype. */
+extern const char *const mdd_logtype_names[MDD_LOG__COUNT];
+
+/** Register the log types (once; later calls do nothing), each at the
+ *  level an EAL --log-level given at start names, else info. */
+void mdd_log_register(void);
+
+/**
+ * Just before rte_eal_init(argc, argv): when stderr is the systemd
+ * journal's stream ($JOURNAL_STREAM) and no EAL --syslog was given, every
+ * rte_log line (the EAL's too) goes there once, with an sd-daemon "<N>"
+ * priority prefix, instead of the EAL's stderr + syslog copies
+ * (docs/operations.md "Logging"). Otherwise nothing changes.
+ *
+ * @return where the lines go, in words (for the start-up log).
+ */
+const char *mdd_log_open(int argc, char **argv);
+
+/**
+ * Whether control-plane counter @p cp (MDD_CP_*, cp.h) has just counted
+ * its first event since the last rate-limited summary (lifecycle.c, every
+ * 10 s). Events a peer can repeat at packet rate log their details for
+ * that first one only; the summary line gives the count of all of them.
+ */
+bool mdd_log_first(unsigned cp);
 
 /** Log through rte_log with the subsystem's type: MDD_LOG(WARNING, CONTROL, "..."). */
 #define MDD_LOG(level, sub, fmt, ...) \

@@ -4,6 +4,7 @@
  * the control thread before the workers start; everything the fast path
  * needs is allocated and expanded here (STYLE.md §5).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "mdd.h"
+#include "ops.h"
 #include "perc/kdf.h"
 
 struct mdd g_mdd;
@@ -790,6 +792,24 @@ leg_rekey(struct mdd *m, struct perc_engine *e, struct mdd_leg *l, const struct 
 	return changes;
 }
 
+/* A reload message: through rte_log as perc.mdd.control (perc-mdd passes
+ * no stream), or to log when a caller without log types passes one. */
+static void __attribute__((format(printf, 3, 4)))
+reload_msg(FILE *log, uint32_t level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log != NULL)
+		fprintf(log, "perc-mdd: reload: %s\n", msg);
+	else
+		rte_log(level, (uint32_t)mdd_logtypes[MDD_LOG_CONTROL], "perc-mdd: reload: %s\n", msg);
+}
+
+/* log: NULL for rte_log (perc.mdd.control), else a stream for the messages */
 int
 mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
 {
@@ -798,7 +818,8 @@ mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
 	unsigned added = 0, removed = 0, rekeyed = 0, refused = 0;
 
 	if (e == NULL) {
-		fprintf(log, "perc-mdd: reload: no crypto engine for key set-up\n");
+		reload_msg(log, RTE_LOG_ERR, "no crypto engine for key set-up: nothing changed "
+			   "(out of memory? send SIGHUP again)");
 		return -1;
 	}
 	/* conferences gone from the file */
@@ -811,7 +832,7 @@ mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
 			i++;
 			continue;
 		}
-		fprintf(log, "perc-mdd: reload: conference %s removed\n", m->confs[i]->id);
+		reload_msg(log, RTE_LOG_NOTICE, "conference %s removed", m->confs[i]->id);
 		conf_remove(m, m->confs[i]);
 		removed++;
 	}
@@ -821,26 +842,27 @@ mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
 
 		if (c == NULL) {
 			if (conf_add(m, e, pc, err, sizeof(err)) == 0) {
-				fprintf(log, "perc-mdd: reload: conference %s added (%u endpoints)\n",
-					pc->id, pc->n_endpoints);
+				reload_msg(log, RTE_LOG_NOTICE, "conference %s added (%u endpoints)",
+					   pc->id, pc->n_endpoints);
 				added++;
 			} else {
-				fprintf(log, "perc-mdd: reload: conference %s not added: %s\n", pc->id, err);
+				reload_msg(log, RTE_LOG_WARNING, "conference %s not added: %s", pc->id,
+					   err);
 				refused++;
 			}
 			continue;
 		}
 		if (c->api) {
-			fprintf(log, "perc-mdd: reload: conference %s is managed by the conference "
-				     "API: the file's version is ignored (delete it through the API "
-				     "first)\n", pc->id);
+			reload_msg(log, RTE_LOG_WARNING, "conference %s is managed by the conference "
+				   "API: the file's version is ignored (delete it through the API "
+				   "first)", pc->id);
 			refused++;
 			continue;
 		}
 		if (!same_shape(c, pc)) {
-			fprintf(log, "perc-mdd: reload: conference %s changed more than its keys: "
-				     "left as it runs (remove it from the file, reload, add it back)\n",
-				pc->id);
+			reload_msg(log, RTE_LOG_WARNING, "conference %s changed more than its keys: "
+				   "left as it runs (remove it from the file, reload, add it back)",
+				   pc->id);
 			refused++;
 			continue;
 		}
@@ -852,9 +874,9 @@ mdd_reload(struct mdd *m, const struct prov *p, FILE *log)
 		}
 	}
 	perc_engine_destroy(e);
-	fprintf(log, "perc-mdd: reload: %u added, %u removed, %u key changes, %u refused; %u "
-		     "conferences, %u endpoints\n",
-		added, removed, rekeyed, refused, m->n_confs, m->n_legs);
+	reload_msg(log, refused ? RTE_LOG_WARNING : RTE_LOG_NOTICE, "%u added, %u removed, %u key "
+		   "changes, %u refused; %u conferences, %u endpoints", added, removed, rekeyed,
+		   refused, m->n_confs, m->n_legs);
 	m->reloads++;
 	return refused ? -1 : 0;
 }

@@ -18,6 +18,7 @@
 #include <rte_ethdev.h>
 
 #include "mdd.h"
+#include "ops.h"
 #include "xdp_port.h"
 
 struct xdp_port {
@@ -108,7 +109,7 @@ fill_cfg(const struct mdd *m, struct perc_xdp_cfg *cfg)
 }
 
 int
-mdd_xdp_ports_init(const struct mdd *m, FILE *log, char *err, size_t len)
+mdd_xdp_ports_init(const struct mdd *m, char *err, size_t len)
 {
 	struct perc_xdp_cfg cfg;
 
@@ -131,9 +132,9 @@ mdd_xdp_ports_init(const struct mdd *m, FILE *log, char *err, size_t len)
 				close(x->cfg_fd);
 			if (x->cnt_fd >= 0)
 				close(x->cnt_fd);
-			fprintf(log, "perc-mdd: port %u (%s): not perc's XDP program (give the vdev "
-				     "xdp_prog=perc_xdp.bpf.o to keep ARP, ICMP and TCP with the "
-				     "kernel; docs/afxdp.md)\n", x->port, ifname);
+			MDD_LOG(WARNING, DATAPLANE, "port %u (%s): not perc's XDP program (give the "
+				"vdev xdp_prog=perc_xdp.bpf.o to keep ARP, ICMP and TCP with the "
+				"kernel; docs/afxdp.md)", x->port, ifname);
 			continue;
 		}
 		if (bpf_map_update_elem(x->cfg_fd, &key, &cfg, BPF_ANY) != 0) {
@@ -143,8 +144,8 @@ mdd_xdp_ports_init(const struct mdd *m, FILE *log, char *err, size_t len)
 			close(x->cnt_fd);
 			return -1;
 		}
-		fprintf(log, "perc-mdd: port %u (%s): XDP program redirects UDP port %u of %u "
-			     "address(es), passes the rest to the kernel\n",
+		MDD_LOG(INFO, DATAPLANE, "port %u (%s): XDP program redirects UDP port %u of %u "
+			"address(es), passes the rest to the kernel",
 			x->port, ifname, m->media_port, (unsigned)(cfg.n4 + cfg.n6));
 		/* a queue no worker polls has no socket: its media goes to the kernel */
 		if (di.max_rx_queues > m->port_nrxq[i])

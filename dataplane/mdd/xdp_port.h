@@ -33,11 +33,11 @@ struct mdd_xdp_counters {
  * Configure perc's XDP program on every started net_af_xdp port of @p m:
  * media addresses and port into "perc_cfg". A net_af_xdp port without
  * perc's program (no xdp_prog devarg: the PMD's default program redirects
- * everything) is reported on @p log and left alone.
+ * everything) is reported (rte_log, perc.mdd.dataplane) and left alone.
  *
  * @return 0, or -1 with a message in @p err (a map cannot be written).
  */
-int mdd_xdp_ports_init(const struct mdd *m, FILE *log, char *err, size_t len);
+int mdd_xdp_ports_init(const struct mdd *m, char *err, size_t len);
 
 /**
  * Read the counters (for the metrics code and the stats JSON).
