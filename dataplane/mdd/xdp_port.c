@@ -149,10 +149,10 @@ mdd_xdp_ports_init(const struct mdd *m, char *err, size_t len)
 			x->port, ifname, m->media_port, (unsigned)(cfg.n4 + cfg.n6));
 		/* a queue no worker polls has no socket: its media goes to the kernel */
 		if (di.max_rx_queues > m->port_nrxq[i])
-			fprintf(log, "perc-mdd: port %u (%s): warning: queue_count=%u but %u worker(s): "
-				     "media arriving on the last %u queue(s) goes to the kernel "
-				     "(passed_no_xsk); use %u worker lcores (-l 0-%u) or a "
-				     "smaller queue_count (docs/afxdp.md)\n",
+			MDD_LOG(WARNING, DATAPLANE, "port %u (%s): warning: queue_count=%u but %u "
+				"worker(s): media arriving on the last %u queue(s) goes to the "
+				"kernel (passed_no_xsk); use %u worker lcores (-l 0-%u) or a "
+				"smaller queue_count (docs/afxdp.md)",
 				x->port, ifname, di.max_rx_queues, m->port_nrxq[i],
 				di.max_rx_queues - m->port_nrxq[i], di.max_rx_queues,
 				di.max_rx_queues);
