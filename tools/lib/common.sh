@@ -15,6 +15,8 @@ PERC_PACKAGES=(
 	gnuplot-nox # the NDR/PDR report's PNG and SVG plots (perf/report_perf.py)
 	clang bpftool # AF_XDP: perc's XDP program is built for the BPF target, its libbpf skeleton by bpftool
 	dpdk-dev # dpdk-dumpcap: tests/integration/test_pdump.sh attaches it to perc-mdd (rte_pdump)
+	systemd-container # systemd-nspawn: test_systemd_boot.sh runs the systemd units under a real systemd
+	iproute2 procps curl # the integration tests: namespaces / veth, ps, GET /metrics
 )
 
 perc_log() { printf '==> %s\n' "$*" >&2; }
