@@ -70,8 +70,13 @@ kd-ca = /etc/perc/kd/kd.crt
 metrics = 127.0.0.1:9464
 stats-interval = 0
 EOF
-sed "s#^ExecStart=/usr/local/bin/perc-mdd#ExecStart=$MDD#" "$SRC/systemd/perc-mdd.service" >"$W/perc-mdd.service"
-sed "s#^ExecStart=/usr/local/bin/perc-kd#ExecStart=$KD#" "$SRC/systemd/perc-kd.service" >"$W/perc-kd.service"
+# the binaries appear in the container under /opt/perc-test (bound in
+# below): a build under /tmp or /root would be hidden from the units by
+# their PrivateTmp= / ProtectHome=, as /usr/local/bin is not
+sed "s#^ExecStart=/usr/local/bin/perc-mdd#ExecStart=/opt/perc-test/mdd/perc-mdd#" \
+	"$SRC/systemd/perc-mdd.service" >"$W/perc-mdd.service"
+sed "s#^ExecStart=/usr/local/bin/perc-kd#ExecStart=/opt/perc-test/kd/perc-kd#" \
+	"$SRC/systemd/perc-kd.service" >"$W/perc-kd.service"
 diff <(grep -v ^ExecStart "$SRC/systemd/perc-mdd.service") <(grep -v ^ExecStart "$W/perc-mdd.service") >/dev/null &&
 	diff <(grep -v ^ExecStart "$SRC/systemd/perc-kd.service") <(grep -v ^ExecStart "$W/perc-kd.service") >/dev/null ||
 	bad "the installed units differ from systemd/ in more than ExecStart"
@@ -104,6 +109,7 @@ t_on_exit 'machinectl terminate "$machine" 2>/dev/null; [ -n "${ns_pid:-}" ] && 
 systemd-nspawn --quiet --directory=/ --volatile=yes --boot --machine="$machine" \
 	--register=no --private-users=no --keep-unit --private-network --capability=CAP_IPC_LOCK \
 	--bind-ro="$SRC" "${buildbind[@]}" --bind="$W" \
+	--bind-ro="$(dirname "$MDD")":/opt/perc-test/mdd --bind-ro="$(dirname "$KD")":/opt/perc-test/kd \
 	systemd.firstboot=off >"$W/boot.log" 2>&1 </dev/null &
 ns_pid=$!
 leader=
