@@ -43,6 +43,10 @@ rm -rf "$W" && mkdir -p "$W"
 in_m ip addr add 192.0.2.1/24 dev "$vm"
 in_p ip addr add 192.0.2.2/24 dev "$vp"
 vdev="net_af_xdp0,iface=$vm,start_queue=0,queue_count=2,xdp_prog=$OBJ"
+# the shim after AddressSanitizer's runtime in a sanitizer build (ASan
+# insists on coming first among the preloaded libraries)
+asan=$(ldd "$MDD" 2>/dev/null | awk '/libasan/ {print $3; exit}')
+shim_env=(LD_PRELOAD="${asan:+$asan }$SHIM" PERC_TEST_COMBINED_IFACE="$vm")
 
 # 1. pre-flight without the shim: the veth's two RX / TX channels are not
 # combined channels, DPDK 22.11 would open one queue: a clear failure
@@ -57,7 +61,7 @@ want="preflight: FAIL xdp-queues: $vm has 1 combined queue(s) (at most 1), start
 	ok "pre-flight without the shim: xdp-queues names the veth's RX/TX channels and the fix" ||
 	{ bad "pre-flight without the shim: exit $rc"; sed 's/^/     | /' "$W/pf-plain.log"; }
 # with it: the queues check passes (and everything else)
-in_m env LD_PRELOAD="$SHIM" PERC_TEST_COMBINED_IFACE="$vm" "$MDD" --no-huge -m 512 \
+in_m env "${shim_env[@]}" "$MDD" --no-huge -m 512 \
 	--vdev "$vdev" -- --preflight >"$W/pf-shim.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -qxF "preflight: ok   xdp-queues: $vm: queues 0..1 of 2" "$W/pf-shim.log" &&
@@ -67,7 +71,7 @@ rc=$?
 # 2. perc-mdd: two workers (lcores 1 and 2 on CPUs 1 and 0), queue i -> worker i
 "$PT" gen --dir "$W" --conferences 2 --size 3 --packets 20 >/dev/null || exit 1
 # (ip netns exec, not in_m: $! must be perc-mdd itself, for SIGTERM)
-ip netns exec "$nm" env LD_PRELOAD="$SHIM" PERC_TEST_COMBINED_IFACE="$vm" \
+ip netns exec "$nm" env "${shim_env[@]}" \
 	"$MDD" --no-huge -m 512 --no-pci --lcores 0@0,1@1,2@0 --file-prefix "perc-afxdp-mq-$$" \
 	--log-level=lib.eal:error --vdev "$vdev" -- --no-preflight \
 	--addr 192.0.2.1 --port 3478 --provision "$W/provision.json" --stats-interval 0 \
@@ -236,7 +240,7 @@ PY
 # 5. the same with one worker: queue 1 has no socket, its media goes to the
 # kernel (the per-queue checks above would fail); perc-mdd warns at start
 mkdir -p "$W/one"
-ip netns exec "$nm" env LD_PRELOAD="$SHIM" PERC_TEST_COMBINED_IFACE="$vm" \
+ip netns exec "$nm" env "${shim_env[@]}" \
 	"$MDD" --no-huge -m 512 --no-pci -l 0-1 --file-prefix "perc-afxdp-mq1-$$" \
 	--log-level=lib.eal:error --vdev "$vdev" -- --no-preflight \
 	--addr 192.0.2.1 --port 3478 --provision "$W/provision.json" --stats-interval 0 \
@@ -266,7 +270,7 @@ PY
 # 6. start_queue=1,queue_count=1: the PMD's queue 0 is the veth's queue 1
 # (its socket at xsks_map key 1); the veth's queue 0 keeps the kernel's
 mkdir -p "$W/sq1"
-ip netns exec "$nm" env LD_PRELOAD="$SHIM" PERC_TEST_COMBINED_IFACE="$vm" \
+ip netns exec "$nm" env "${shim_env[@]}" \
 	"$MDD" --no-huge -m 512 --no-pci -l 0-1 --file-prefix "perc-afxdp-mqs-$$" \
 	--log-level=lib.eal:error --vdev "net_af_xdp0,iface=$vm,start_queue=1,queue_count=1,xdp_prog=$OBJ" \
 	-- --no-preflight --addr 192.0.2.1 --port 3478 --provision "$W/provision.json" \
