@@ -12,7 +12,9 @@
 #                          lo up, no IPv6 RA / RS; both links up
 #   t_wait_file F [TENTHS] wait until F exists (default 10 s)
 #   t_wait_grep RE F [TENTHS]  wait until F holds a line matching RE
-#   t_end                  prints "NAME: P passed, F failed"; exit status
+#   t_mdd_tap NS SOCK CMD...  perc-mdd on net_tap in NS, tap up, API socket
+#   t_end [NOTE]           prints "NAME: P passed, F failed[ (NOTE)]"; exit
+#                          status
 #
 # Everything started in the namespaces is killed and the namespaces are
 # deleted when the test exits, whatever the reason.
@@ -98,7 +100,30 @@ t_wait_grep() {
 	return 1
 }
 
+# t_mdd_tap NS SOCK CMD...: start CMD (perc-mdd with the EAL option
+# --vdev net_tap0,iface=mddtap0) in namespace NS in the background, its pid in
+# mdd_pid (for wait, kill and t_kill_on_exit mdd_pid); wait (10 s) for the
+# tap mddtap0 to appear and set it up, then, unless SOCK is empty, wait
+# (10 s) for the API socket SOCK. Redirect the call to redirect CMD's output
+# (the helper itself prints nothing unless the tap never comes). Returns 1
+# when the tap or the socket did not come.
+t_mdd_tap() {
+	local ns=$1 sock=$2 i
+	shift 2
+	# $! is CMD itself (ip netns exec execs it), a child of the test's
+	# shell (not of a subshell): the caller can wait for it
+	ip netns exec "$ns" "$@" &
+	# shellcheck disable=SC2034 # for the caller
+	mdd_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		ip -n "$ns" link show mddtap0 >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip -n "$ns" link set mddtap0 up || return 1
+	[ -z "$sock" ] || t_wait_file "$sock"
+}
+
 t_end() {
-	echo "$t_name: $pass passed, $fail failed"
+	echo "$t_name: $pass passed, $fail failed${1:+ ($1)}"
 	[ "$fail" -eq 0 ]
 }
