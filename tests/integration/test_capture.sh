@@ -22,25 +22,15 @@
 set -u
 MDD=$1 PT=$2 CTL=$3 SRTP=$4 W=$5
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+t_begin capture
 ns=perc-capture-$$
 prefix=perc-capture-$$
-if ! ip netns add "$ns" 2>/dev/null; then
-	echo "cannot create a network namespace (needs root and iproute2): skipped"
-	exit 77
-fi
 mdd_pid=
-cleanup() {
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf /var/run/dpdk/"$prefix"
-}
-trap cleanup EXIT
+t_kill_on_exit mdd_pid
+t_on_exit 'rm -rf /var/run/dpdk/"$prefix"'
+t_netns "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 ctl() { "$CTL" --socket "$W/api.sock" "$@"; }
 
 rm -rf "$W" && mkdir -p "$W/cap" "$W/other"
@@ -48,14 +38,10 @@ rm -rf "$W" && mkdir -p "$W/cap" "$W/other"
 in_ns ip link set lo up
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 
-ip netns exec "$ns" "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "$prefix" \
+t_mdd_tap "$ns" "$W/api.sock" "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "$prefix" \
 	--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
 	--provision "$W/provision.json" --api "$W/api.sock" --stats-interval 0 \
-	--metrics off --capture-dir "$W/cap" --stats-json "$W/stats.json" >"$W/mdd.log" 2>&1 &
-mdd_pid=$!
-for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && break; sleep 0.1; done
-in_ns ip link set mddtap0 up
-for _ in $(seq 100); do [ -S "$W/api.sock" ] && break; sleep 0.1; done
+	--metrics off --capture-dir "$W/cap" --stats-json "$W/stats.json" >"$W/mdd.log" 2>&1
 sleep 0.5
 
 # refusals: each must fail (exit 1) with its reason, and create nothing
@@ -226,5 +212,4 @@ PY
 r=$?
 cat "$W/check.log"
 [ $r = 0 ] && ok "pcapng checks" || bad "pcapng checks"
-echo "capture: $pass passed, $fail failed"
-[ $fail = 0 ]
+t_end

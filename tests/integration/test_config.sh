@@ -5,9 +5,8 @@
 # usage: test_config.sh PERC_MDD PERC_PCAPTEST WORKDIR
 set -u
 MDD=$1 PT=$2 W=$3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/lib.sh"
+t_begin config
 rm -rf "$W"
 mkdir -p "$W"
 "$PT" gen --dir "$W" --rtcp >/dev/null || { echo "gen failed"; exit 1; }
@@ -127,5 +126,4 @@ printf '[control]\napi = /tmp/perc-cfg.sock\n' >"$W/noaddr.conf"
 [ $? -eq 78 ] && grep -q "cannot open" "$W/missing.log" && ok "missing file: exit 78" ||
 	bad "missing file: $(cat "$W/missing.log")"
 
-echo "config: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

@@ -7,12 +7,10 @@
 # usage: test_config_runtime.sh PERC_MDD MDDCTL WORKDIR
 set -u
 MDD=$1 CTL=$2 W=$3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/lib.sh"
+t_begin config-runtime
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; }
-trap cleanup EXIT
+t_kill_on_exit pid
 rm -rf "$W" && mkdir -p "$W"
 
 cat >"$W/rt.conf" <<CONF
@@ -32,7 +30,7 @@ log-level = perc.mdd.*:notice, lib.eal:error
 CONF
 "$MDD" --config "$W/rt.conf" >"$W/mdd.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ -S "$W/api.sock" ] && break; sleep 0.1; done
+t_wait_file "$W/api.sock"
 [ -S "$W/api.sock" ] || { bad "no API socket: $(cat "$W/mdd.log")"; exit 1; }
 ctl() { "$CTL" --socket "$W/api.sock" "$@" | tr -d ' \n'; }
 
@@ -63,7 +61,7 @@ case $out in
 *) bad "stats-interval change: $out" ;;
 esac
 # the file said 0 (no summary lines): now they come
-for _ in $(seq 30); do grep -q "^rx .* pps" "$W/mdd.log" && break; sleep 0.1; done
+t_wait_grep "^rx .* pps" "$W/mdd.log" 30
 grep -q "^rx .* pps" "$W/mdd.log" && ok "summary lines after the change" ||
 	bad "no summary line: $(cat "$W/mdd.log")"
 kill -TERM "$pid"
@@ -72,5 +70,4 @@ rc=$?
 pid=
 [ $rc -eq 0 ] && ok "SIGTERM: exit 0" || bad "exit $rc: $(tail -3 "$W/mdd.log")"
 
-echo "config-runtime: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

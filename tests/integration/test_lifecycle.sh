@@ -23,27 +23,16 @@
 set -u
 MDD=$1 PT=$2 CTL=$3 W=$4
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+t_begin lifecycle
 ns=perc-life-$$
-if ! ip netns add "$ns" 2>/dev/null; then
-	echo "cannot create a network namespace (needs root and iproute2): skipped"
-	exit 77
-fi
 mdd_pid= nl_pid=
-cleanup() {
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	[ -n "$nl_pid" ] && kill "$nl_pid" 2>/dev/null
-	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	# the EAL leaves its runtime directory (config, telemetry socket) behind
-	rm -rf /var/run/dpdk/"perc-life-$$-"*
-	[ -n "${hugedir:-}" ] && rm -f "$hugedir/perc-life-$$-"*
-}
-trap cleanup EXIT
+t_kill_on_exit mdd_pid nl_pid
+# the EAL leaves its runtime directory (config, telemetry socket) behind
+t_on_exit 'rm -rf /var/run/dpdk/"perc-life-$$-"*'
+t_on_exit '[ -n "${hugedir:-}" ] && rm -f "$hugedir/perc-life-$$-"*'
+t_netns "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 ctl() { "$CTL" --socket "$W/api.sock" "$@"; }
 
 rm -rf "$W" && mkdir -p "$W"
@@ -60,13 +49,9 @@ start() {
 	[ $# -gt 0 ] && shift
 	opts=("$@")
 	rm -f "$W/api.sock"
-	ip netns exec "$ns" "$MDD" "${eal[@]}" --no-pci -l 0-1 --file-prefix "perc-life-$$-$run" \
+	t_mdd_tap "$ns" "$W/api.sock" "$MDD" "${eal[@]}" --no-pci -l 0-1 --file-prefix "perc-life-$$-$run" \
 		--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
-		"${opts[@]}" >"$W/$run.log" 2>&1 &
-	mdd_pid=$!
-	for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && break; sleep 0.1; done
-	in_ns ip link set mddtap0 up 2>/dev/null
-	for _ in $(seq 100); do [ -S "$W/api.sock" ] && break; sleep 0.1; done
+		"${opts[@]}" >"$W/$run.log" 2>&1
 }
 # wait_exit SECONDS: perc-mdd's exit status, or 124 when it is still running
 wait_exit() {
@@ -92,7 +77,7 @@ while True:
     print(s.recv(4096).decode().replace("\n", " | "), flush=True)
 PY
 nl_pid=$!
-for _ in $(seq 50); do [ -S "$W/notify.sock" ] && break; sleep 0.1; done
+t_wait_file "$W/notify.sock" 50
 # the default metrics address taken: a warning, no failure
 in_ns python3 -c "
 import socket, time
@@ -301,5 +286,4 @@ ctl endpoint add k q2 --remote-ufrag abcd >/dev/null 2>"$W/err" &&
 kill -TERM "$mdd_pid"
 wait_exit 10; rc=$?
 [ $rc -eq 0 ] && ok "E: SIGTERM: exited 0" || bad "E: exit $rc: $(tail -3 "$W/E.log")"
-echo "lifecycle: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

@@ -22,25 +22,14 @@
 set -u
 MDD=$1 PT=$2 CTL=$3 W=$4
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+t_begin logging
 ns=perc-log-$$
-if ! ip netns add "$ns" 2>/dev/null; then
-	echo "cannot create a network namespace (needs root and iproute2): skipped"
-	exit 77
-fi
 mdd_pid= sl_pid=
-cleanup() {
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	[ -n "$sl_pid" ] && kill "$sl_pid" 2>/dev/null
-	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf /var/run/dpdk/"perc-log-$$-"*
-}
-trap cleanup EXIT
+t_kill_on_exit mdd_pid sl_pid
+t_on_exit 'rm -rf /var/run/dpdk/"perc-log-$$-"*'
+t_netns "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 ctl() { "$CTL" --socket "$W/api.sock" "$@"; }
 
 rm -rf "$W" && mkdir -p "$W/dev/net"
@@ -60,7 +49,7 @@ while True:
     out.flush()
 PY
 sl_pid=$!
-for _ in $(seq 50); do [ -S "$W/dev/log" ] && break; sleep 0.1; done
+t_wait_file "$W/dev/log" 50
 # /dev for perc-mdd: the host's devices it needs, and the stand-in as /dev/log
 devsetup="D=$W/dev
 for d in null zero urandom random full; do touch \$D/\$d && mount --bind /dev/\$d \$D/\$d || exit 1; done
@@ -88,15 +77,9 @@ start() {
 		--file-prefix "perc-log-$$-$run" --log-level=lib.eal:error "${eal[@]}"
 		--vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 --provision "$W/live.json"
 		--api "$W/api.sock" --metrics off --stats-interval 0)
-	if [ "$priv" = yes ]; then
-		ip netns exec "$ns" unshare -m --propagation private bash -c \
-			"$devsetup && exec \"\$@\"" sh "${cmd[@]}" >"$W/$run.out" 2>>"$W/$run.log" &
-	else
-		ip netns exec "$ns" "${cmd[@]}" >"$W/$run.out" 2>>"$W/$run.log" &
-	fi
-	mdd_pid=$!
-	for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && [ -S "$W/api.sock" ] && break; sleep 0.1; done
-	in_ns ip link set mddtap0 up
+	[ "$priv" = yes ] &&
+		cmd=(unshare -m --propagation private bash -c "$devsetup && exec \"\$@\"" sh "${cmd[@]}")
+	t_mdd_tap "$ns" "$W/api.sock" "${cmd[@]}" >"$W/$run.out" 2>>"$W/$run.log"
 	in_ns ip addr add 192.0.2.2/24 dev mddtap0
 }
 stop() {
@@ -171,7 +154,7 @@ n=$(lines "$W/A.log" "perc-mdd: STUN from 192.0.2.2:$port dropped: Binding reque
 	ok "A: at debug: $n line(s) for $N unauthenticated Binding requests from 192.0.2.2:$port" ||
 	bad "A: $n debug lines for $N requests: $(grep -F "STUN from" "$W/A.log" | head -3)"
 # the summary comes every 10 s: wait for the one after the flood
-for _ in $(seq 150); do grep -q "stun_unknown_user in the last" "$W/A.log" && break; sleep 0.1; done
+t_wait_grep "stun_unknown_user in the last" "$W/A.log" 150
 sleep 0.2
 sum=$(sed -n 's/^perc-mdd: \([0-9]*\) stun_unknown_user in the last 1[0-9] s .*/\1/p' "$W/A.log" |
 	awk '{s += $1} END {print s + 0}')
@@ -184,7 +167,7 @@ total=$(wc -l <"$W/A.log")
 	bad "A: $total log lines"
 python3 "$here/tapio.py" subset "$W/provision.json" "$W/live.json" c1,c2
 kill -HUP "$mdd_pid"
-for _ in $(seq 30); do grep -q "reload: 1 added" "$W/A.log" && break; sleep 0.1; done
+t_wait_grep "reload: 1 added" "$W/A.log" 30
 grep -qF "perc-mdd: reload: conference c2 added (3 endpoints)" "$W/A.log" &&
 	grep -qF "perc-mdd: reload: 1 added, 0 removed, 0 key changes, 0 refused; 2 conferences, 6 endpoints" "$W/A.log" &&
 	ok "A: SIGHUP reload messages" || bad "A: reload: $(grep -F reload "$W/A.log")"
@@ -257,5 +240,4 @@ if [ "$syslog" = yes ]; then
 		bad "C: $n lines in syslog: $(head -3 "$W/syslog.txt")"
 fi
 
-echo "logging: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

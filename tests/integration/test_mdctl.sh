@@ -12,23 +12,13 @@
 set -u
 MDD=$1 CTL=$2 SRTP=$3 W=$4
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+t_begin mdctl
 ns=perc-mdctl-$$
-if ! ip netns add "$ns" 2>/dev/null; then
-	echo "cannot create a network namespace (needs root and iproute2): skipped"
-	exit 77
-fi
 mdd_pid=
-cleanup() {
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-}
-trap cleanup EXIT
+t_kill_on_exit mdd_pid
+t_netns "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 rm -rf "$W" && mkdir -p "$W"
 # a CA, the KD's server certificate and the MDD's client certificate
@@ -45,14 +35,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 in_ns ip link set lo up
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 consent=4000 media=3000
-ip netns exec "$ns" "$MDD" --no-huge -m 256 --no-pci ${LCORES:--l 0-1} --file-prefix "perc-mdctl-$$" \
+t_mdd_tap "$ns" "$W/mdd.sock" "$MDD" --no-huge -m 256 --no-pci ${LCORES:--l 0-1} --file-prefix "perc-mdctl-$$" \
 	--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
 	--api "$W/mdd.sock" --kd 127.0.0.1:4443 --kd-cert "$W/mdd.crt" --kd-key "$W/mdd.key" \
 	--kd-ca "$W/ca.crt" --consent-timeout $consent --media-timeout $media \
-	--stats-interval 0 --stats-json "$W/stats.json" >"$W/mdd.log" 2>&1 &
-mdd_pid=$!
-for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && [ -S "$W/mdd.sock" ] && break; sleep 0.1; done
-in_ns ip link set mddtap0 up
+	--stats-interval 0 --stats-json "$W/stats.json" >"$W/mdd.log" 2>&1
 in_ns ip addr add 192.0.2.2/24 dev mddtap0
 [ -S "$W/mdd.sock" ] && ok "perc-mdd serves the API at $W/mdd.sock" || bad "no API socket: $(tail -3 "$W/mdd.log")"
 
@@ -75,5 +62,4 @@ print("keys_retired %d, conferences %d, endpoints %d; stun_answered %d, keys_ins
 sys.exit(0 if c["keys_retired"] >= 4 and c["conferences"] == 0 and c["endpoints"] == 0 and
          ice["stun_answered"] >= 4 and ice["keys_installed"] >= 4 and tun["reconnects"] >= 1 else 1)
 PY
-echo "mdctl: $pass passed, $fail failed (driver: $(tail -1 "$W/driver.log"))"
-[ $fail -eq 0 ]
+t_end "driver: $(tail -1 "$W/driver.log")"

@@ -20,26 +20,16 @@
 set -u
 MDD=$1 PT=$2 CTL=$3 W=$4
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+t_begin metrics
 ns=perc-metrics-$$
 prefix=perc-metrics-$$
-if ! ip netns add "$ns" 2>/dev/null; then
-	echo "cannot create a network namespace (needs root and iproute2): skipped"
-	exit 77
-fi
 mdd_pid=
-cleanup() {
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	# the EAL leaves its runtime directory (config, telemetry socket) behind
-	rm -rf /var/run/dpdk/"$prefix"
-}
-trap cleanup EXIT
+t_kill_on_exit mdd_pid
+# the EAL leaves its runtime directory (config, telemetry socket) behind
+t_on_exit 'rm -rf /var/run/dpdk/"$prefix"'
+t_netns "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 rm -rf "$W" && mkdir -p "$W"
 "$PT" gen --dir "$W" --conferences 2 --size 3 --packets 40 --rtcp >/dev/null || exit 1
@@ -47,14 +37,10 @@ python3 "$here/tapio.py" subset "$W/provision.json" "$W/live.json" c1
 in_ns ip link set lo up
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 
-ip netns exec "$ns" "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "$prefix" \
+t_mdd_tap "$ns" "$W/api.sock" "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "$prefix" \
 	--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
 	--provision "$W/live.json" --api "$W/api.sock" --stats-interval 0 \
-	--metrics 127.0.0.1:9464 >"$W/mdd.log" 2>&1 &
-mdd_pid=$!
-for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && break; sleep 0.1; done
-in_ns ip link set mddtap0 up
-for _ in $(seq 100); do [ -S "$W/api.sock" ] && break; sleep 0.1; done
+	--metrics 127.0.0.1:9464 >"$W/mdd.log" 2>&1
 sleep 0.5
 in_ns python3 "$here/tapio.py" send mddtap0 "$W/in.pcap" "$W/secrets.json" c1,c2 >/dev/null
 sleep 1.5   # the telemetry snapshot is refreshed once a second
@@ -298,7 +284,7 @@ PY
 
 # rate-limited error summary: one line for the reason per 10 s, not one per packet
 c2=$(sed -n 's/^perc_mdd_drops_total{reason="unknown_endpoint"} //p' "$W/metrics.txt")
-for _ in $(seq 120); do grep -q "dropped for reason unknown_endpoint" "$W/mdd.log" && break; sleep 0.1; done
+t_wait_grep "dropped for reason unknown_endpoint" "$W/mdd.log" 120
 n=$(grep -c "dropped for reason unknown_endpoint" "$W/mdd.log")
 [ "$n" = 1 ] && grep -q "perc-mdd: $c2 packets dropped for reason unknown_endpoint in the last 1[0-9] s" "$W/mdd.log" &&
 	ok "one summary line for $c2 unknown_endpoint drops" ||
@@ -306,5 +292,4 @@ n=$(grep -c "dropped for reason unknown_endpoint" "$W/mdd.log")
 
 kill "$mdd_pid"; wait "$mdd_pid"; rc=$?; mdd_pid=
 [ $rc -eq 0 ] && ok "perc-mdd stopped cleanly on SIGTERM" || bad "perc-mdd exited $rc: $(tail -3 "$W/mdd.log")"
-echo "metrics: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

@@ -7,7 +7,8 @@
 set -u
 MDD=$1 PT=$2 W=$3
 here=$(dirname "$0")
-pass=0 fail=0
+. "$here/lib.sh"
+t_begin mutations
 rm -rf "$W" && mkdir -p "$W"
 "$PT" gen --dir "$W" --rtcp --conferences 3 --ipv6 --bad >/dev/null || exit 1
 for seed in 1 2 3 4 5 6; do
@@ -16,7 +17,7 @@ for seed in 1 2 3 4 5 6; do
 		--log-level=lib.eal:error --vdev "net_pcap0,rx_pcap=$W/m$seed.pcap,tx_pcap=$W/o$seed.pcap" -- \
 		--addr 2001:db8::1 --provision "$W/provision.json" --exit-when-idle 300 \
 		--stats-interval 0 --stats-json "$W/s$seed.json" >"$W/mdd$seed.log" 2>&1; then
-		fail=$((fail + 1)); echo "FAIL seed $seed: perc-mdd exited $?: $(tail -2 "$W/mdd$seed.log")"
+		bad "seed $seed: perc-mdd exited $?: $(tail -2 "$W/mdd$seed.log")"
 		continue
 	fi
 	if python3 - "$W/s$seed.json" <<'PY'
@@ -33,9 +34,8 @@ got = t["punted"] + t["rx_rtp"] + t["rx_rtcp"] + sum(t[k] for k in drops)
 print(f"rx_frames {t['rx_frames']}, accounted {got}")
 sys.exit(0 if got == t["rx_frames"] and t["rx_frames"] > 0 else 1)
 PY
-	then pass=$((pass + 1)); echo "ok   seed $seed"
-	else fail=$((fail + 1)); echo "FAIL seed $seed: frames not accounted for"
+	then ok "seed $seed"
+	else bad "seed $seed: frames not accounted for"
 	fi
 done
-echo "mutations: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

@@ -13,52 +13,36 @@
 set -u
 MDD=$1 PT=$2 W=$3
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+t_begin pdump
 dumpcap=${PERC_DUMPCAP:-$(command -v dpdk-dumpcap 2>/dev/null)}
 if [ -z "$dumpcap" ] || [ ! -x "$dumpcap" ]; then
-	echo "dpdk-dumpcap not found (Debian package dpdk-dev, or PERC_DUMPCAP=PATH): skipped"
-	exit 77
+	skip "dpdk-dumpcap not found (Debian package dpdk-dev, or PERC_DUMPCAP=PATH)"
 fi
 free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
 if [ "${free:-0}" -lt 96 ] || ! mount | grep -q hugetlbfs; then
-	echo "needs 96 free 2 MB hugepages and a hugetlbfs mount (tools/demo reserves them): skipped"
-	exit 77
+	skip "needs 96 free 2 MB hugepages and a hugetlbfs mount (tools/demo reserves them)"
 fi
 ns=perc-pdump-$$
 prefix=perc-pdump-$$
-if ! ip netns add "$ns" 2>/dev/null; then
-	echo "cannot create a network namespace (needs root and iproute2): skipped"
-	exit 77
-fi
 mdd_pid= dc_pid=
-cleanup() {
-	[ -n "$dc_pid" ] && kill "$dc_pid" 2>/dev/null
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	# no --huge-unlink (the secondary needs the files): remove them here
-	rm -f /dev/hugepages/"$prefix"map_* /dev/hugepages/"$prefix"-*
-	rm -rf /var/run/dpdk/"$prefix"
-}
-trap cleanup EXIT
+t_kill_on_exit dc_pid mdd_pid
+# no --huge-unlink (the secondary needs the files): remove them here
+t_on_exit 'rm -f /dev/hugepages/"$prefix"map_* /dev/hugepages/"$prefix"-*'
+t_on_exit 'rm -rf /var/run/dpdk/"$prefix"'
+t_netns "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 rm -rf "$W" && mkdir -p "$W"
 "$PT" gen --dir "$W" --conferences 1 --size 3 --packets 20 >/dev/null || exit 1
 in_ns ip link set lo up
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 
-ip netns exec "$ns" "$MDD" -m 128 --no-pci -l 0-1 --file-prefix "$prefix" \
+t_mdd_tap "$ns" "" "$MDD" -m 128 --no-pci -l 0-1 --file-prefix "$prefix" \
 	--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
 	--provision "$W/provision.json" --stats-interval 0 --metrics off \
-	--stats-json "$W/stats.json" >"$W/mdd.log" 2>&1 &
-mdd_pid=$!
-for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && break; sleep 0.1; done
-in_ns ip link set mddtap0 up
-for _ in $(seq 100); do grep -q "running:" "$W/mdd.log" && break; sleep 0.1; done
+	--stats-json "$W/stats.json" >"$W/mdd.log" 2>&1
+t_wait_grep "running:" "$W/mdd.log"
 grep -q "pdump unavailable" "$W/mdd.log" && bad "perc-mdd: $(grep pdump "$W/mdd.log")"
 
 ip netns exec "$ns" "$dumpcap" --file-prefix="$prefix" -i 0 -w "$W/dump.pcapng" \
@@ -66,7 +50,7 @@ ip netns exec "$ns" "$dumpcap" --file-prefix="$prefix" -i 0 -w "$W/dump.pcapng" 
 dc_pid=$!
 # "File:" on stderr once the capture is enabled ("Capturing on" is on
 # stdout, buffered until exit)
-for _ in $(seq 100); do grep -q "^File: " "$W/dumpcap.log" && break; sleep 0.1; done
+t_wait_grep "^File: " "$W/dumpcap.log"
 grep -q "^File: " "$W/dumpcap.log" && ok "dpdk-dumpcap attached to perc-mdd" ||
 	bad "dpdk-dumpcap did not attach: $(head -5 "$W/dumpcap.log")"
 in_ns python3 "$here/tapio.py" send mddtap0 "$W/in.pcap" "$W/secrets.json" c1 >/dev/null
@@ -108,5 +92,4 @@ sys.exit(0 if rx == st["rx_rtp"] > 0 and tx == st["tx_rtp"] > 0 else 1)
 PY
 r=$?
 [ $r = 0 ] && ok "dumpcap pcapng: $(cat "$W/check.log")" || bad "dumpcap pcapng: $(cat "$W/check.log")"
-echo "pdump: $pass passed, $fail failed"
-[ $fail = 0 ]
+t_end

@@ -8,9 +8,8 @@
 # usage: test_pipeline.sh PERC_MDD PERC_PCAPTEST WORKDIR
 set -u
 MDD=$1 PT=$2 WORK=$3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/lib.sh"
+t_begin pipeline
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
@@ -107,5 +106,4 @@ b=$(grep -o '[0-9]* delivered' "$WORK/one_worker/check.log")
 [ -n "$a" ] && [ "$a" = "$b" ] && ok "two workers deliver what one does ($a)" ||
 	bad "two workers: '$a', one worker: '$b'"
 
-echo "pipeline: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

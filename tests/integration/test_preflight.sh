@@ -8,17 +8,13 @@
 # usage: test_preflight.sh PERC_MDD XDP_OBJ WORKDIR XDP_OBJ_INSTALLED
 set -u
 MDD=$1 OBJ=$2 W=$3 OBJ_INST=$4
+. "$(dirname "$0")/lib.sh"
+t_begin preflight
 ns=perc-pf-$$
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 lock_pid=
-cleanup() {
-	[ -n "$lock_pid" ] && kill "$lock_pid" 2>/dev/null
-	wait 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-}
-trap cleanup EXIT
+t_kill_on_exit lock_pid
+# the namespace is optional here (made below for the kernel XDP checks)
+t_on_exit 'ip netns del "$ns"'
 rm -rf "$W" && mkdir -p "$W"
 R=$W/root
 
@@ -232,5 +228,4 @@ else
 	echo "skip the kernel XDP checks: no netns / veth / XDP here: $(cat "$W/out" 2>/dev/null | tail -2)"
 fi
 
-echo "preflight: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

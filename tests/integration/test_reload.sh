@@ -13,26 +13,13 @@
 set -u
 MDD=$1 PT=$2 W=$3
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+t_begin reload
 ns=perc-reload-$$
-if ! ip netns add "$ns" 2>/dev/null; then
-	echo "cannot create a network namespace (needs root and iproute2): skipped"
-	echo "reload: 0 passed, 0 failed"
-	exit 77
-fi
 mdd_pid= cap_pid=
-cleanup() {
-	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null
-	[ -n "$mdd_pid" ] && kill "$mdd_pid" 2>/dev/null
-	# nothing started in the namespace outlives the test
-	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-}
-trap cleanup EXIT
+t_kill_on_exit cap_pid mdd_pid
+t_netns "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 rm -rf "$W" && mkdir -p "$W"
 "$PT" gen --dir "$W" --conferences 2 --size 3 --packets 40 --rtcp >/dev/null || exit 1
@@ -40,17 +27,14 @@ python3 "$here/tapio.py" subset "$W/provision.json" "$W/live.json" c1
 in_ns ip link set lo up
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 
-# not through in_ns: $! must be the process itself (ip netns exec execs it)
-ip netns exec "$ns" "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "perc-reload-$$" \
+t_mdd_tap "$ns" "" "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "perc-reload-$$" \
 	--log-level=lib.eal:error --vdev net_tap0,iface=mddtap0 -- --addr 192.0.2.1 \
 	--provision "$W/live.json" --stats-interval 0 --stats-json "$W/stats.json" \
-	>"$W/mdd.log" 2>&1 &
-mdd_pid=$!
-for _ in $(seq 100); do in_ns ip link show mddtap0 >/dev/null 2>&1 && break; sleep 0.1; done
-in_ns ip link set mddtap0 up
+	>"$W/mdd.log" 2>&1
+# not through in_ns: $! must be the process itself (ip netns exec execs it)
 ip netns exec "$ns" python3 "$here/tapio.py" capture mddtap0 "$W/out.pcap" >"$W/cap.log" 2>&1 &
 cap_pid=$!
-for _ in $(seq 50); do grep -q ready "$W/cap.log" 2>/dev/null && break; sleep 0.1; done
+t_wait_grep ready "$W/cap.log" 50
 sleep 0.5
 
 send() { in_ns python3 "$here/tapio.py" send mddtap0 "$W/in.pcap" "$W/secrets.json" "$1" >/dev/null; sleep 0.5; }
@@ -99,5 +83,4 @@ got = st["total"]["unknown_endpoint"]
 print("unknown_endpoint %d, want %d; reloads %d" % (got, want, st["control"]["reloads"]))
 sys.exit(0 if got == want and st["control"]["reloads"] == 2 else 1)
 PY
-echo "reload: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end
