@@ -13,11 +13,13 @@ rm -rf "$W" && mkdir -p "$W"
 "$PT" gen --dir "$W" --rtcp --conferences 3 --ipv6 --bad >/dev/null || exit 1
 for seed in 1 2 3 4 5 6; do
 	python3 "$here/mutate.py" "$W/in.pcap" "$W/m$seed.pcap" $seed
-	if ! timeout 60 "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "perc-mut-$$" \
+	timeout 60 "$MDD" --no-huge -m 256 --no-pci -l 0-1 --file-prefix "perc-mut-$$" \
 		--log-level=lib.eal:error --vdev "net_pcap0,rx_pcap=$W/m$seed.pcap,tx_pcap=$W/o$seed.pcap" -- \
 		--addr 2001:db8::1 --provision "$W/provision.json" --exit-when-idle 300 \
-		--stats-interval 0 --stats-json "$W/s$seed.json" >"$W/mdd$seed.log" 2>&1; then
-		bad "seed $seed: perc-mdd exited $?: $(tail -2 "$W/mdd$seed.log")"
+		--stats-interval 0 --stats-json "$W/s$seed.json" >"$W/mdd$seed.log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		bad "seed $seed: perc-mdd exited $rc: $(tail -2 "$W/mdd$seed.log")"
 		continue
 	fi
 	if python3 - "$W/s$seed.json" <<'PY'
