@@ -644,26 +644,32 @@ op_conference_stats(struct mdd *m, json_t *o)
 {
 	json_t *eps, *err = NULL;
 	const struct mdd_conf *c = api_conf(m, json_object_get(o, "id"), "conference_stats", &err);
+	uint64_t in = 0, out = 0;
 
 	if (c == NULL)
 		return err;
 	eps = json_array();
 	for (uint32_t j = 0; j < c->n_legs; j++) {
 		const struct mdd_leg *l = mdd_conf_leg(c, j);
+		uint64_t li, lo;
 		json_t *streams;
 
 		if (l == NULL)
 			continue;
+		li = __atomic_load_n(&l->pkts_in, __ATOMIC_RELAXED);
+		lo = __atomic_load_n(&l->pkts_out, __ATOMIC_RELAXED);
+		in += li;
+		out += lo;
 		streams = json_array();
 		leg_streams(l, streams);
 		json_array_append_new(eps, json_pack("{s:s,s:i,s:I,s:I,s:b,s:o}", "id", l->id,
 						     "worker", (int)l->worker, "packets_in",
-						     (json_int_t)__atomic_load_n(&l->pkts_in, __ATOMIC_RELAXED),
-						     "packets_out",
-						     (json_int_t)__atomic_load_n(&l->pkts_out, __ATOMIC_RELAXED),
+						     (json_int_t)li, "packets_out", (json_int_t)lo,
 						     "keyed", l->rx != NULL, "streams", streams));
 	}
-	return json_pack("{s:b,s:s,s:o}", "ok", 1, "id", c->id, "endpoints", eps);
+	/* the conference's own totals: what its endpoints sent and received */
+	return json_pack("{s:b,s:s,s:I,s:I,s:o}", "ok", 1, "id", c->id, "packets_in",
+			 (json_int_t)in, "packets_out", (json_int_t)out, "endpoints", eps);
 }
 
 /* {"op":"streams","conference":C[,"endpoint":E]}: every stream's counters. */

@@ -176,6 +176,10 @@ want("API rx_frames", sum(s["value"] for s in api["rx_frames_total"]["samples"])
 cs = json.load(open(w + "/confstats.json"))
 want("conference_stats endpoints", len(cs["endpoints"]), 3)
 want("conference_stats packets_in", sum(e["packets_in"] for e in cs["endpoints"]), count["c1"])
+want("conference_stats conference packets_in", cs["packets_in"], count["c1"])
+want("conference_stats conference packets_out = sum of endpoints'", cs["packets_out"],
+     sum(e["packets_out"] for e in cs["endpoints"]))
+want("conference packets_out = tx_rtp + tx_rtcp", cs["packets_out"], txp + txr)
 sys.exit(1 if errs else 0)
 PY
 
