@@ -184,22 +184,31 @@ ep_ekt_install(struct perc_ep *ep, uint16_t spi, const uint8_t *key, size_t len,
 	return 0;
 }
 
+/* A double key: inner = an E2E key with the salt of its EKT key, outer =
+ * one of our hop-by-hop halves. The concatenations are wiped after use. */
+static int
+dbl_key_init(struct perc_ep *ep, struct perc_double_key *dk, const uint8_t *e2e,
+	     const uint8_t *salt, const uint8_t *outer_key, const uint8_t *outer_salt)
+{
+	uint8_t mk[32], ms[24];
+	int r;
+
+	memcpy(mk, e2e, 16);
+	memcpy(mk + 16, outer_key, 16);
+	memcpy(ms, salt, 12);
+	memcpy(ms + 12, outer_salt, 12);
+	r = perc_double_key_init(dk, ep->eng, dbl_profile(), mk, ms);
+	OPENSSL_cleanse(mk, sizeof(mk));
+	OPENSSL_cleanse(ms, sizeof(ms));
+	return r;
+}
+
 /* inner = our E2E key with its EKT key's salt, outer = client_write */
 static int
 tx_key_init(struct perc_ep *ep, struct ep_tx_key *t)
 {
-	struct ep_arena *a = ep->keys;
-	uint8_t mk[32], ms[24];
-	int r;
-
-	memcpy(mk, t->e2e, 16);
-	memcpy(mk + 16, a->tx_outer_key, 16);
-	memcpy(ms, t->salt, 12);
-	memcpy(ms + 12, a->tx_outer_salt, 12);
-	r = perc_double_key_init(&t->dk, ep->eng, dbl_profile(), mk, ms);
-	OPENSSL_cleanse(mk, sizeof(mk));
-	OPENSSL_cleanse(ms, sizeof(ms));
-	return r;
+	return dbl_key_init(ep, &t->dk, t->e2e, t->salt, ep->keys->tx_outer_key,
+			    ep->keys->tx_outer_salt);
 }
 
 int
@@ -242,18 +251,8 @@ rx_drop(struct ep_rx_slot *s)
 static int
 rx_key_init(struct perc_ep *ep, struct ep_rx_slot *s)
 {
-	struct ep_arena *a = ep->keys;
-	uint8_t mk[32], ms[24];
-	int r;
-
-	memcpy(mk, s->e2e, 16);
-	memcpy(mk + 16, a->rx_outer_key, 16);
-	memcpy(ms, s->salt, 12);
-	memcpy(ms + 12, a->rx_outer_salt, 12);
-	r = perc_double_key_init(&s->dk, ep->eng, dbl_profile(), mk, ms);
-	OPENSSL_cleanse(mk, sizeof(mk));
-	OPENSSL_cleanse(ms, sizeof(ms));
-	return r;
+	return dbl_key_init(ep, &s->dk, s->e2e, s->salt, ep->keys->rx_outer_key,
+			    ep->keys->rx_outer_salt);
 }
 
 int
