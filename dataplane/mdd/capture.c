@@ -46,6 +46,7 @@
 
 #include "capture.h"
 #include "ops.h"
+#include "pkt.h"
 
 enum cap_state { CAP_FREE, CAP_RUNNING, CAP_DONE };
 
@@ -196,71 +197,31 @@ write_headers(struct cap *c)
 	       put32(c->f, 0) || put32(c->f, len);
 }
 
-static uint16_t
-csum16(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-/* Ethernet / IP / UDP headers for a decrypted record (see the top); the
- * header length, or 0 when the MDD has no address of the peer's family. */
+/* Ethernet / IP / UDP headers for a decrypted record (see the top), built
+ * as perc-mdd builds its own (pkt.c; MACs zero); the header length, or 0
+ * when the MDD has no address of the peer's family. */
 static size_t
 synth_headers(const struct mdd *m, const struct mdd_cap_rec *r, uint8_t *h)
 {
-	bool v6 = r->peer.family == AF_INET6;
+	struct pkt_udp_tmpl t = { .family = r->peer.family };
 	const uint8_t *ours = NULL;
-	const uint8_t *src, *dst;
-	uint16_t sport, dport, mport = rte_cpu_to_be_16(m->media_port);
-	size_t ip = v6 ? 40 : 20, alen = v6 ? 16 : 4;
-	uint16_t ulen = (uint16_t)(8 + r->len);
-	uint8_t *u;
+	size_t alen = t.family == AF_INET6 ? 16 : 4;
+	uint16_t peer = rte_be_to_cpu_16(r->peer.port);
+	bool in = r->dir == MDD_CAP_IN;
 
 	for (unsigned i = 0; i < m->n_addrs && ours == NULL; i++)
 		if (m->addrs[i].family == r->peer.family)
 			ours = m->addrs[i].ip;
 	if (ours == NULL)
 		return 0;
-	src = r->dir == MDD_CAP_IN ? r->peer.ip : ours;
-	dst = r->dir == MDD_CAP_IN ? ours : r->peer.ip;
-	sport = r->dir == MDD_CAP_IN ? r->peer.port : mport;
-	dport = r->dir == MDD_CAP_IN ? mport : r->peer.port;
-	memset(h, 0, 14 + ip + 8);
-	h[12] = v6 ? 0x86 : 0x08;
-	h[13] = v6 ? 0xdd : 0x00;
-	if (v6) {
-		h[14] = 0x60;
-		h[18] = (uint8_t)(ulen >> 8);
-		h[19] = (uint8_t)ulen;
-		h[20] = 17;
-		h[21] = 64;
-		memcpy(h + 22, src, alen);
-		memcpy(h + 38, dst, alen);
-	} else {
-		uint16_t tot = (uint16_t)(20 + ulen), ck;
-
-		h[14] = 0x45;
-		h[16] = (uint8_t)(tot >> 8);
-		h[17] = (uint8_t)tot;
-		h[22] = 64;
-		h[23] = 17;
-		memcpy(h + 26, src, alen);
-		memcpy(h + 30, dst, alen);
-		ck = csum16(h + 14, 20);
-		h[24] = (uint8_t)(ck >> 8);
-		h[25] = (uint8_t)ck;
-	}
-	u = h + 14 + ip;
-	memcpy(u, &sport, 2);
-	memcpy(u + 2, &dport, 2);
-	u[4] = (uint8_t)(ulen >> 8);
-	u[5] = (uint8_t)ulen;
-	return 14 + ip + 8;
+	memcpy(t.src_ip, in ? r->peer.ip : ours, alen);
+	memcpy(t.dst_ip, in ? ours : r->peer.ip, alen);
+	t.src_port = in ? peer : m->media_port;
+	t.dst_port = in ? m->media_port : peer;
+	pkt_udp_tmpl_init(&t);
+	/* the payload is written apart: no UDP checksum over it */
+	pkt_udp_write(h, &t, (uint16_t)r->len, false);
+	return t.hdr_len;
 }
 
 static int
