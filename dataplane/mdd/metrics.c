@@ -302,23 +302,27 @@ collect_cp(struct mx *x, const struct mdd *m)
 static void
 collect_workers(struct mx *x, const struct mdd *m)
 {
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} cyc[] = {
+		{ "worker_busy_cycles_total", "TSC cycles a worker spent on bursts that carried frames",
+		  offsetof(struct mdd_worker, busy_cycles) },
+		{ "worker_idle_cycles_total", "TSC cycles a worker spent polling empty queues",
+		  offsetof(struct mdd_worker, idle_cycles) },
+	};
 	char w[16], lc[16];
 
-	fam(x, G_WORKERS, "worker_busy_cycles_total", "counter",
-	    "TSC cycles a worker spent on bursts that carried frames");
-	for (unsigned k = 0; k < m->n_workers; k++) {
-		snprintf(w, sizeof(w), "%u", k);
-		snprintf(lc, sizeof(lc), "%u", m->workers[k].lcore);
-		smp(x, "worker", w, "lcore", lc,
-		    (double)__atomic_load_n(&m->workers[k].busy_cycles, __ATOMIC_RELAXED));
-	}
-	fam(x, G_WORKERS, "worker_idle_cycles_total", "counter",
-	    "TSC cycles a worker spent polling empty queues");
-	for (unsigned k = 0; k < m->n_workers; k++) {
-		snprintf(w, sizeof(w), "%u", k);
-		snprintf(lc, sizeof(lc), "%u", m->workers[k].lcore);
-		smp(x, "worker", w, "lcore", lc,
-		    (double)__atomic_load_n(&m->workers[k].idle_cycles, __ATOMIC_RELAXED));
+	for (size_t i = 0; i < RTE_DIM(cyc); i++) {
+		fam(x, G_WORKERS, cyc[i].name, "counter", cyc[i].help);
+		for (unsigned k = 0; k < m->n_workers; k++) {
+			const uint64_t *v = (const uint64_t *)((const char *)&m->workers[k] +
+							       cyc[i].off);
+
+			snprintf(w, sizeof(w), "%u", k);
+			snprintf(lc, sizeof(lc), "%u", m->workers[k].lcore);
+			smp(x, "worker", w, "lcore", lc, (double)__atomic_load_n(v, __ATOMIC_RELAXED));
+		}
 	}
 	fam(x, G_WORKERS, "worker_busy_ratio", "gauge",
 	    "share of the last second a worker was busy (0..1; telemetry: percent)");
