@@ -45,6 +45,7 @@
 #include <rte_pdump.h>
 
 #include "capture.h"
+#include "cp.h"
 #include "ops.h"
 #include "pkt.h"
 
@@ -400,21 +401,6 @@ mdd_capture_fini(struct mdd *m)
 	pdump_on = false;
 }
 
-static json_t *
-refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *
-refuse(const char *fmt, ...)
-{
-	char msg[PATH_MAX + 256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
-}
-
 /* Create path for writing if it lies in --capture-dir; fd or -1 with why. */
 static int
 open_in_dir(const char *path, char *why, size_t whylen)
@@ -509,34 +495,35 @@ op_start(struct mdd *m, json_t *req)
 	if (json_unpack_ex(req, &je, JSON_STRICT, "{s:s,s:s,s:s,s:s,s?b,s?I,s?F}", "op", &op,
 			   "conference", &conf, "id", &id, "file", &file, "decrypted", &dec,
 			   "max_packets", &maxp, "max_seconds", &maxs) != 0)
-		return refuse("capture_start: %s (give conference, id, file, and optionally "
-			      "decrypted (bool), max_packets, max_seconds)", je.text);
+		return mdd_api_refuse("capture_start: %s (give conference, id, file, and "
+				      "optionally decrypted (bool), max_packets, max_seconds)",
+				      je.text);
 	if (maxp < 0 || maxs < 0 || maxs > 86400)
-		return refuse("capture_start: max_packets >= 0 and 0 <= max_seconds <= 86400 "
-			      "(0 = no limit)");
+		return mdd_api_refuse("capture_start: max_packets >= 0 and 0 <= max_seconds <= "
+				      "86400 (0 = no limit)");
 	if (mdd_cap_pool == NULL)
-		return refuse("capture_start: captures are not available in this process");
+		return mdd_api_refuse("capture_start: captures are not available in this process");
 	cf = mdd_conf_find(m, conf);
 	l = cf == NULL ? NULL : mdd_leg_find(cf, id);
 	if (l == NULL)
-		return refuse("capture_start: no endpoint '%s' in conference '%s' (mddctl list "
-			      "shows them)", id, conf);
+		return mdd_api_refuse("capture_start: no endpoint '%s' in conference '%s' (mddctl "
+				      "list shows them)", id, conf);
 	if (cap_find(conf, id) != NULL || __atomic_load_n(&l->capture, __ATOMIC_RELAXED) != 0)
-		return refuse("capture_start: %s/%s is already being captured (capture stop "
-			      "it first)", conf, id);
+		return mdd_api_refuse("capture_start: %s/%s is already being captured (capture "
+				      "stop it first)", conf, id);
 	c = cap_slot();
 	if (c == NULL)
-		return refuse("capture_start: %d captures are running: stop one first",
-			      MDD_CAP_MAX);
+		return mdd_api_refuse("capture_start: %d captures are running: stop one first",
+				      MDD_CAP_MAX);
 	fd = open_in_dir(file, why, sizeof(why));
 	if (fd < 0)
-		return refuse("capture_start: %s", why);
+		return mdd_api_refuse("capture_start: %s", why);
 	memset(c, 0, sizeof(*c));
 	c->f = fdopen(fd, "w");
 	if (c->f == NULL) {
 		close(fd);
 		unlink(file);
-		return refuse("capture_start: %s: %s", file, strerror(errno));
+		return mdd_api_refuse("capture_start: %s: %s", file, strerror(errno));
 	}
 	snprintf(c->conf, sizeof(c->conf), "%s", conf);
 	snprintf(c->id, sizeof(c->id), "%s", id);
@@ -549,7 +536,7 @@ op_start(struct mdd *m, json_t *req)
 		fclose(c->f);
 		unlink(file);
 		c->f = NULL;
-		return refuse("capture_start: cannot write %s: %s", file, strerror(e));
+		return mdd_api_refuse("capture_start: cannot write %s: %s", file, strerror(e));
 	}
 	c->max_packets = (uint64_t)maxp;
 	c->tsc0 = rte_get_tsc_cycles();
@@ -574,11 +561,11 @@ op_stop(struct mdd *m, json_t *req)
 
 	if (json_unpack_ex(req, &je, JSON_STRICT, "{s:s,s:s,s:s}", "op", &op, "conference", &conf,
 			   "id", &id) != 0)
-		return refuse("capture_stop: %s (give conference and id)", je.text);
+		return mdd_api_refuse("capture_stop: %s (give conference and id)", je.text);
 	c = cap_find(conf, id);
 	if (c == NULL)
-		return refuse("capture_stop: no capture of %s/%s is running (capture list shows "
-			      "them)", conf, id);
+		return mdd_api_refuse("capture_stop: no capture of %s/%s is running (capture list "
+				      "shows them)", conf, id);
 	cap_end(m, c, "stopped");
 	return json_pack("{s:b,s:o}", "ok", 1, "capture", cap_json(c));
 }
@@ -613,8 +600,8 @@ mdd_capture_api(struct mdd *m, const char *line, size_t len)
 	else if (strcmp(op, "capture_list") == 0)
 		resp = op_list();
 	else
-		resp = refuse("unknown op '%s': capture ops are capture_start, capture_stop, "
-			      "capture_list", op);
+		resp = mdd_api_refuse("unknown op '%s': capture ops are capture_start, "
+				      "capture_stop, capture_list", op);
 	json_decref(req);
 	return resp;
 }

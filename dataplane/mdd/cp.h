@@ -91,6 +91,10 @@ uint64_t mdd_now_ms(void);
 int mdd_api_init(const char *path, char *err, size_t errlen);
 void mdd_api_poll(struct mdd *m);
 void mdd_api_fini(void);
+/** An ok:false answer with the formatted reason: counted (api_errors) and
+ *  logged at debug; every op of the API (cp_api.c, lifecycle.c, capture.c)
+ *  refuses through it. */
+json_t *mdd_api_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* cp_ice.c */
 /** The ufrag and association indexes for max_endpoints. 0 or -1 (err). */

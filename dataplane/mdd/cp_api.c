@@ -6,8 +6,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,14 +159,26 @@ reply(struct client *c, json_t *resp)
 	free(s);
 }
 
-static json_t *
-error_resp(const char *msg)
+json_t *
+mdd_api_refuse(const char *fmt, ...)
 {
+	char msg[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	g_cp.c[MDD_CP_api_errors]++;
 	/* the client has the reason; the log only at debug (api_errors
 	 * summary at notice) */
 	MDD_LOG(DEBUG, API, "refused: %s", msg);
 	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *
+error_resp(const char *msg)
+{
+	return mdd_api_refuse("%s", msg);
 }
 
 static json_t *

@@ -407,23 +407,6 @@ mdd_ops_admit(struct mdd *m, bool ep, char *err, size_t errlen)
 
 /* ---- API ops -------------------------------------------------------------------- */
 
-static json_t *
-ops_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *
-ops_error(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	g_cp.c[MDD_CP_api_errors]++;
-	MDD_LOG(DEBUG, API, "refused: %s", msg);
-	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
-}
-
 /* fields beyond "op" must be among allowed (" a b "); NULL or the bad key */
 static const char *
 bad_field(json_t *o, const char *allowed)
@@ -446,10 +429,10 @@ op_drain(struct mdd *m, json_t *o)
 	json_t *d = json_object_get(o, "deadline_s"), *c = json_object_get(o, "cancel");
 
 	if (c != NULL && !json_is_boolean(c))
-		return ops_error("drain: \"cancel\" is true or false");
+		return mdd_api_refuse("drain: \"cancel\" is true or false");
 	if (d != NULL && (!json_is_number(d) || json_number_value(d) < 0 ||
 			  json_number_value(d) > 86400 * 7))
-		return ops_error("drain: \"deadline_s\" is seconds, 0..604800 (0 = none)");
+		return mdd_api_refuse("drain: \"deadline_s\" is seconds, 0..604800 (0 = none)");
 	if (json_is_true(c)) {
 		g_ops.draining = false;
 		g_ops.drain_deadline_ms = 0;
@@ -496,8 +479,8 @@ op_limits(struct mdd *m, json_t *o)
 		n = json_integer_value(v);
 		if (!json_is_integer(v) || n < 0 || (i == 3 && n > 100) ||
 		    (i != 2 && n > (json_int_t)UINT32_MAX))
-			return ops_error("limits: \"%s\" takes an integer >= 0%s (0 = no limit)",
-					 keys[i], i == 3 ? " and <= 100" : "");
+			return mdd_api_refuse("limits: \"%s\" takes an integer >= 0%s (0 = no "
+					      "limit)", keys[i], i == 3 ? " and <= 100" : "");
 		if (i == 0)
 			nl.conferences = (uint32_t)n;
 		else if (i == 1)
@@ -534,20 +517,20 @@ op_log_level(json_t *o)
 	int lv;
 
 	if ((t == NULL) != (l == NULL))
-		return ops_error("log_level: give \"type\" and \"level\" together (or neither "
-				 "to read the levels)");
+		return mdd_api_refuse("log_level: give \"type\" and \"level\" together (or neither "
+				      "to read the levels)");
 	if (t != NULL) {
 		if (!json_is_string(t) || json_string_length(t) == 0 ||
 		    json_string_length(t) > 128)
-			return ops_error("log_level: \"type\" is a log type or pattern, e.g. "
-					 "\"perc.mdd.*\" or \"lib.eal\"");
+			return mdd_api_refuse("log_level: \"type\" is a log type or pattern, e.g. "
+					      "\"perc.mdd.*\" or \"lib.eal\"");
 		lv = parse_level(l);
 		if (lv < 0)
-			return ops_error("log_level: \"level\" is emerg, alert, crit, err, warning, "
-					 "notice, info, debug or 1..8");
+			return mdd_api_refuse("log_level: \"level\" is emerg, alert, crit, err, "
+					      "warning, notice, info, debug or 1..8");
 		if (rte_log_set_level_pattern(json_string_value(t), (uint32_t)lv) != 0)
-			return ops_error("log_level: pattern \"%s\" refused by rte_log",
-					 json_string_value(t));
+			return mdd_api_refuse("log_level: pattern \"%s\" refused by rte_log",
+					      json_string_value(t));
 		MDD_LOG(NOTICE, CONTROL, "log level of %s set to %s", json_string_value(t),
 			level_names[lv]);
 	}
@@ -570,8 +553,8 @@ op_stats_interval(json_t *o)
 
 	if (s != NULL) {
 		if (!json_is_number(s) || json_number_value(s) < 0 || json_number_value(s) > 3600)
-			return ops_error("stats_interval: \"seconds\" is 0..3600 (0 = no summary "
-					 "lines)");
+			return mdd_api_refuse("stats_interval: \"seconds\" is 0..3600 (0 = no "
+					      "summary lines)");
 		if (stats_interval_p != NULL)
 			*stats_interval_p = json_number_value(s);
 		MDD_LOG(NOTICE, CONTROL, "stats interval %.3g s", json_number_value(s));
@@ -629,13 +612,13 @@ api_conf(const struct mdd *m, json_t *id, const char *op, json_t **err)
 	const struct mdd_conf *c;
 
 	if (!json_is_string(id)) {
-		*err = ops_error("%s needs the conference's id (see {\"op\":\"list\"})", op);
+		*err = mdd_api_refuse("%s needs the conference's id (see {\"op\":\"list\"})", op);
 		return NULL;
 	}
 	c = mdd_conf_find(m, json_string_value(id));
 	if (c == NULL)
-		*err = ops_error("no conference %.64s: see {\"op\":\"list\"}",
-				 json_string_value(id));
+		*err = mdd_api_refuse("no conference %.64s: see {\"op\":\"list\"}",
+				      json_string_value(id));
 	return c;
 }
 
@@ -684,12 +667,12 @@ op_streams(struct mdd *m, json_t *o)
 		return err;
 	if (ep != NULL) {
 		if (!json_is_string(ep))
-			return ops_error("streams: \"endpoint\" is an endpoint id (a string)");
+			return mdd_api_refuse("streams: \"endpoint\" is an endpoint id (a string)");
 		only = mdd_leg_find(c, json_string_value(ep));
 		if (only == NULL)
-			return ops_error("no endpoint %.64s in conference %s: see "
-					 "{\"op\":\"conference_stats\",\"id\":\"%s\"}",
-					 json_string_value(ep), c->id, c->id);
+			return mdd_api_refuse("no endpoint %.64s in conference %s: see "
+					      "{\"op\":\"conference_stats\",\"id\":\"%s\"}",
+					      json_string_value(ep), c->id, c->id);
 	}
 	arr = json_array();
 	for (uint32_t j = 0; j < c->n_legs; j++) {
@@ -742,8 +725,8 @@ mdd_ops_api(struct mdd *m, const char *line, size_t len)
 	}
 	bad = bad_field(o, ops[i].fields);
 	if (bad != NULL)
-		r = ops_error("unknown field \"%.64s\" for op %s: it takes%s(docs/operations.md)", bad,
-			      op, ops[i].fields);
+		r = mdd_api_refuse("unknown field \"%.64s\" for op %s: it "
+				   "takes%s(docs/operations.md)", bad, op, ops[i].fields);
 	else if (i == 0)
 		r = op_drain(m, o);
 	else if (i == 1)
