@@ -123,6 +123,16 @@ t_mdd_tap() {
 	[ -z "$sock" ] || t_wait_file "$sock"
 }
 
+t_mkcert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=$1" -keyout "$2" -out "$3" 2>/dev/null
+}
+
+t_mkeckey() {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null &&
+		openssl pkey -in "$1" -pubout -out "$2" 2>/dev/null
+}
+
 t_end() {
 	echo "$t_name: $pass passed, $fail failed${1:+ ($1)}"
 	[ "$fail" -eq 0 ]

@@ -13,26 +13,14 @@
 set -u
 KD=$1 CL=$2 W=$3
 ISS=https://as.example.com AUD=perc-kd
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+t_begin kd
 kd_pid=
-cleanup() { [ -n "$kd_pid" ] && kill "$kd_pid" 2>/dev/null; wait 2>/dev/null; }
-trap cleanup EXIT
-
-if ! command -v openssl >/dev/null; then
-	echo "openssl(1) not found: skipped"; exit 77
-fi
+t_kill_on_exit kd_pid
+command -v openssl >/dev/null || skip "openssl(1) not found"
 rm -rf "$W" && mkdir -p "$W"
-mkcert() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=$1" -keyout "$W/$1.key" -out "$W/$1.pem" 2>/dev/null || exit 1
-}
-for n in kd mdd rogue alice bob carol mallory; do mkcert $n; done
-for n in issuer stranger; do
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/$n.key" 2>/dev/null
-	openssl pkey -in "$W/$n.key" -pubout -out "$W/$n.pub" 2>/dev/null
-done
+for n in kd mdd rogue alice bob carol mallory; do t_mkcert $n "$W/$n.key" "$W/$n.pem" || exit 1; done
+for n in issuer stranger; do t_mkeckey "$W/$n.key" "$W/$n.pub"; done
 
 # --- fingerprint and token helpers
 fp_kd=$("$KD" fingerprint --cert "$W/kd.pem")
@@ -178,5 +166,4 @@ fi
 "$KD" --help | grep -q -- "--mdd-ca" && ok "--help" || bad "--help"
 "$KD" --cert x 2>/dev/null; [ $? -eq 2 ] && ok "missing options: exit 2" || bad "missing options"
 
-echo "kd: $pass passed, $fail failed (log: $W/kd.log)"
-[ $fail -eq 0 ]
+t_end "log: $W/kd.log"

@@ -6,23 +6,14 @@
 # usage: test_kd_config.sh PERC_KD WORKDIR SAMPLE
 set -u
 KD=$1 W=$2 SAMPLE=$3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+t_begin kd-config
 kd_pid=
-cleanup() { [ -n "$kd_pid" ] && kill "$kd_pid" 2>/dev/null; wait 2>/dev/null; }
-trap cleanup EXIT
-
-if ! command -v openssl >/dev/null; then
-	echo "openssl(1) not found: skipped"; exit 77
-fi
+t_kill_on_exit kd_pid
+command -v openssl >/dev/null || skip "openssl(1) not found"
 rm -rf "$W" && mkdir -p "$W"
-for n in kd mdd; do
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=$n" -keyout "$W/$n.key" -out "$W/$n.pem" 2>/dev/null || exit 1
-done
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/iss.key" 2>/dev/null
-openssl pkey -in "$W/iss.key" -pubout -out "$W/iss.pub" 2>/dev/null
+for n in kd mdd; do t_mkcert $n "$W/$n.key" "$W/$n.pem" || exit 1; done
+t_mkeckey "$W/iss.key" "$W/iss.pub"
 
 port=$((20000 + ($$ + 7) % 20000))
 cat >"$W/good.conf" <<CONF
@@ -113,5 +104,4 @@ n=$(echo "$opts" | wc -w)
 [ -z "$missing" ] && [ "$n" -ge 11 ] && ok "perc-kd sample has all $n daemon options" ||
 	bad "sample lacks:$missing (of $n)"
 
-echo "kd-config: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+t_end

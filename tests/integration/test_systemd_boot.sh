@@ -39,14 +39,10 @@ rm -rf "$W" && mkdir -p "$W/etc/kd"
 W=$(cd "$W" && pwd)
 
 # credentials, as an operator would make them
-mkcert() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=$1" -keyout "$W/etc/$2.key" -out "$W/etc/$2.crt" 2>/dev/null
-}
-mkcert perc-kd kd/kd && mkcert perc-mdd mdd || { bad "openssl"; t_end; exit 1; }
+t_mkcert perc-kd "$W/etc/kd/kd.key" "$W/etc/kd/kd.crt" &&
+	t_mkcert perc-mdd "$W/etc/mdd.key" "$W/etc/mdd.crt" || { bad "openssl"; t_end; exit 1; }
 cp "$W/etc/mdd.crt" "$W/etc/kd/mdd-ca.crt"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/etc/kd/issuer.key" 2>/dev/null
-openssl pkey -in "$W/etc/kd/issuer.key" -pubout -out "$W/etc/kd/issuer.pub" 2>/dev/null
+t_mkeckey "$W/etc/kd/issuer.key" "$W/etc/kd/issuer.pub"
 
 # the container mounts a hugetlbfs of its own on /dev/hugepages (the host's
 # page pool)
